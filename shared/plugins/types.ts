@@ -1,0 +1,109 @@
+/**
+ * The three kinds of plug-in, one small interface each (after KEDA's scaler interface).
+ * Adding a metric source, a scale target or a load balancer is adding one file that
+ * implements one of these, and one line in shared/plugins/registry.ts.
+ */
+import type { Endpoints } from '../config/endpoints.ts';
+import type { MetricReading } from '../engine/types.ts';
+import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
+
+/** What every plug-in call gets: configuration and a way to give up. */
+export interface PluginContext {
+  readonly endpoints: Endpoints;
+  /** Aborted when the evaluation's per-target timeout expires. */
+  readonly signal: AbortSignal;
+  /** Fetches a secret (Secrets Manager in AWS; absent locally, where TLS material comes from files). */
+  readonly getSecret?: (secretId: string) => Promise<string>;
+}
+
+// ---------------------------------------------------------------- metric sources
+
+/** One metric of one policy, as the engine hands it to a source. */
+export interface MetricRequest<M extends Metric = Metric> {
+  /** Unique within one batch: `${policyId}/${metric.id}`. */
+  readonly key: string;
+  readonly metric: M;
+}
+
+/** A reading, `undefined` when there was no datapoint, or an error that names what failed. */
+export type MetricResult = MetricReading | undefined | { readonly error: string };
+
+export interface MetricSource<M extends Metric = Metric> {
+  readonly source: M['source'];
+  /**
+   * Fetches every request of one evaluation in as few calls as the backend allows
+   * (CloudWatch: one GetMetricData per 500 queries). Returns one result per request key.
+   * Throws only when nothing could be fetched at all.
+   */
+  fetch(requests: ReadonlyArray<MetricRequest<M>>, ctx: PluginContext): Promise<Map<string, MetricResult>>;
+}
+
+// ---------------------------------------------------------------- scale targets
+
+export interface TargetState {
+  /** Replicas that exist now (Docker: running service containers; Kubernetes: spec.replicas). */
+  readonly replicas: number;
+  /** Docker only: labels of the service's containers, for `autoscaler.*` overrides. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** Anything worth recording in the audit (container ids, resourceVersion, …). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export interface ScaleResult {
+  /** Replicas after the action. */
+  readonly replicas: number;
+  /** Containers created/removed, LB changes, API responses in short. */
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** An availability action the target took on its own (restart a stopped container, recreate a removed one). */
+export interface AvailabilityAction {
+  readonly action: 'restart' | 'recreate';
+  readonly status: 'Successful' | 'Failed';
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly error?: string;
+}
+
+export interface ScaleRequest<T extends Target = Target> {
+  readonly policy: Policy & { readonly target: T };
+  readonly target: T;
+  /** The load balancer to keep in step, when the policy has one. */
+  readonly loadBalancer?: LoadBalancerPlugin;
+}
+
+export interface ScaleTarget<T extends Target = Target> {
+  readonly type: T['type'];
+  describe(request: ScaleRequest<T>, ctx: PluginContext): Promise<TargetState>;
+  /** Moves the target to `desired` replicas (and keeps its load balancer in step). */
+  scale(request: ScaleRequest<T>, desired: number, ctx: PluginContext): Promise<ScaleResult>;
+  /** Docker only: restart stopped, recreate removed containers, as the policy's `availability` allows. */
+  ensureAvailability?(request: ScaleRequest<T>, ctx: PluginContext): Promise<AvailabilityAction[]>;
+  /** Docker only: re-register running containers with the load balancer and sweep orphans; returns what changed. */
+  reconcile?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+}
+
+// ---------------------------------------------------------------- load balancers
+
+/** A backend member: one container as the load balancer sees it. */
+export interface Member {
+  /** Stable name, e.g. the container name. */
+  readonly name: string;
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface LoadBalancerPlugin {
+  readonly type: LoadBalancerSpec['type'];
+  /** Adds members and enables them (health checks on). */
+  register(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+  /** Stops new traffic to members, waits (bounded) for their sessions to end, then removes them. */
+  drain(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+  /** Makes the backend hold exactly these members; returns what it had to change. */
+  reconcile(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+}
+
+export interface LoadBalancerFactory<S extends LoadBalancerSpec = LoadBalancerSpec> {
+  readonly type: S['type'];
+  /** Binds the policy's load balancer spec (and its target, e.g. for nginx's container) to a plug-in instance. */
+  create(spec: S, target: Target, ctx: PluginContext): LoadBalancerPlugin;
+}

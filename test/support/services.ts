@@ -1,0 +1,28 @@
+/**
+ * Integration suites need real services. Locally a missing service skips the suite with a
+ * one-line reason; in CI (CI=true) a missing service fails it instead.
+ */
+import { describe } from 'vitest';
+
+/** Returns the missing settings among `keys` (empty when all are set). */
+export function missingSettings(keys: readonly string[]): string[] {
+  return keys.filter((key) => !process.env[key]);
+}
+
+/**
+ * `describe` that runs when every setting is present; otherwise skips locally and fails in CI.
+ * Usage: describeWithServices('docker target (real engine)', ['DOCKER_HOST'], () => { ... })
+ */
+export function describeWithServices(name: string, keys: readonly string[], body: () => void): void {
+  const missing = missingSettings(keys);
+  if (missing.length === 0) {
+    describe(name, body);
+  } else if (process.env.CI === 'true') {
+    describe(name, () => {
+      throw new Error(`${name}: required test services are missing (${missing.join(', ')}); run scripts/test-services.sh`);
+    });
+  } else {
+    console.warn(`skipping "${name}": ${missing.join(', ')} not set (run scripts/test-services.sh)`);
+    describe.skip(name, body);
+  }
+}
