@@ -1,8 +1,23 @@
 /**
  * The three tables, defined once: the CDK stack (infra/) and the local/test setup
- * (dynalite) both create them from these designs.
+ * (dynalite, shared/state/create.ts) both create them from these designs.
  *
- * Owner: the state work (issue 3) may refine attribute names and indexes, but keeps this shape.
+ * Item layouts (the stores in shared/state/ are the only code that reads or writes them):
+ *
+ * policies (pk, sk)
+ *   pk "policies", sk "policy#<id>"        one item per policy: id, version, enabled, document (JSON), updatedAt.
+ *                                          One partition, so `policy list` and the schedule tick are a Query, not a Scan.
+ *   pk "alarm#<alarmName>", sk "policy#<id>"  one binding per (alarm, policy): an alarm finds its policies with one
+ *                                          Query plus one BatchGet, however many policies exist.
+ *
+ * state (pk, sk), every item expiring through `expiresAt` (epoch seconds)
+ *   pk "target#<targetKey>", sk "lease"     the target's lease: owner, leaseUntil (epoch ms), and while acting the
+ *                                          pending `intent` (what is about to be done), cleared after the audit.
+ *   pk "history#<policyId>", sk "behavior"  the policy's behavior history (stabilization, rate limits), with a version.
+ *   pk "trigger#<triggerId>", sk "target#<targetKey>"  marker: this trigger already acted on this target.
+ *
+ * audit (target, at); `at` is `<startedAt ISO>#<activityId>` so it is unique and sorts by time.
+ *   byPolicy (policyId, at): "this policy since T"; byDay (day "YYYY-MM-DD", at): everything since T, day by day.
  */
 export interface KeyAttribute {
   readonly name: string;
@@ -60,3 +75,8 @@ export const tableDesigns: Readonly<Record<TableName, TableDesign>> = {
 
 /** Audit records expire after this many days unless configured otherwise. */
 export const defaultAuditRetentionDays = 400;
+
+/** Physical table names; locally and in tests the logical names themselves. */
+export type TableNames = Readonly<Record<TableName, string>>;
+
+export const localTableNames: TableNames = { policies: 'autoscaler-policies', state: 'autoscaler-state', audit: 'autoscaler-audit' };

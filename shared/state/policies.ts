@@ -1,0 +1,190 @@
+/**
+ * The policy store: one item per policy with a version for optimistic concurrency, plus one
+ * binding item per (alarm, policy) so an alarm finds its policies without a scan.
+ * Layout: see shared/state/tables.ts.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { BatchGetCommand, DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { Policy } from '../policy/schema.ts';
+import type { StoredPolicy } from '../evaluate/types.ts';
+
+const listPartition = 'policies';
+const policySortKey = (id: string) => `policy#${id}`;
+const alarmPartition = (alarmName: string) => `alarm#${alarmName}`;
+
+/** Someone else changed (or created, or deleted) the policy since it was read: nothing was written. */
+export class StalePolicyError extends Error {
+  readonly policyId: string;
+  readonly expectedVersion: number;
+  constructor(policyId: string, expectedVersion: number) {
+    super(
+      expectedVersion === 0
+        ? `policy "${policyId}" was created by someone else since it was read; nothing written (read it again and re-apply)`
+        : `policy "${policyId}" was changed or deleted by someone else since version ${expectedVersion} was read; nothing written (read it again and re-apply)`,
+    );
+    this.name = 'StalePolicyError';
+    this.policyId = policyId;
+    this.expectedVersion = expectedVersion;
+  }
+}
+
+export interface PolicyRecord extends StoredPolicy {
+  readonly updatedAt: string;
+}
+
+interface PolicyItem {
+  pk: string;
+  sk: string;
+  id: string;
+  version: number;
+  enabled: boolean;
+  document: string;
+  updatedAt: string;
+}
+
+export class PolicyStore {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly tableName: string;
+
+  constructor(doc: DynamoDBDocumentClient, tableName: string) {
+    this.#doc = doc;
+    this.tableName = tableName;
+  }
+
+  /** Every policy, by id (one Query over the policies partition, paged). */
+  async list(): Promise<PolicyRecord[]> {
+    const records: PolicyRecord[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+          ExpressionAttributeValues: { ':pk': listPartition, ':prefix': 'policy#' },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) records.push(fromItem(item as PolicyItem));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return records;
+  }
+
+  async get(id: string): Promise<PolicyRecord | undefined> {
+    const found = await this.#getItems([id]);
+    return found[0];
+  }
+
+  /** Enabled policies bound to the alarm: one Query over its bindings, one BatchGet of the policies. */
+  async forAlarm(alarmName: string): Promise<PolicyRecord[]> {
+    const ids: string[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': alarmPartition(alarmName) },
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) ids.push(String(item.policyId));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    // A binding may outlive its policy's alarm for a moment (bindings are added before and removed
+    // after the policy write), so the policy itself has the last word.
+    return (await this.#getItems(ids)).filter((r) => r.policy.enabled && r.policy.alarms.includes(alarmName));
+  }
+
+  /**
+   * Writes `policy` if the stored version is still `expectedVersion` (0: must not exist yet).
+   * Returns the new version; throws StalePolicyError otherwise. Alarm bindings follow the policy.
+   */
+  async put(policy: Policy, expectedVersion: number, previousAlarms: readonly string[] = []): Promise<number> {
+    const added = policy.alarms.filter((a) => !previousAlarms.includes(a));
+    const removed = previousAlarms.filter((a) => !policy.alarms.includes(a));
+    // Bindings first: an extra binding is harmless (forAlarm checks the policy), a missing one is not.
+    for (const alarm of added) await this.#putBinding(alarm, policy.id);
+    const version = expectedVersion + 1;
+    const item: PolicyItem = {
+      pk: listPartition,
+      sk: policySortKey(policy.id),
+      id: policy.id,
+      version,
+      enabled: policy.enabled,
+      document: JSON.stringify(policy),
+      updatedAt: new Date().toISOString(),
+    };
+    try {
+      await this.#doc.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: item,
+          ...(expectedVersion === 0
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'version = :expected', ExpressionAttributeValues: { ':expected': expectedVersion } }),
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(policy.id, expectedVersion);
+      throw error;
+    }
+    for (const alarm of removed) await this.#deleteBinding(alarm, policy.id);
+    return version;
+  }
+
+  /** Deletes the policy if it is still at `expectedVersion` (any version when omitted); false when it did not exist. */
+  async delete(id: string, expectedVersion?: number): Promise<boolean> {
+    const current = await this.get(id);
+    if (!current) return false;
+    if (expectedVersion !== undefined && current.version !== expectedVersion) throw new StalePolicyError(id, expectedVersion);
+    try {
+      await this.#doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: listPartition, sk: policySortKey(id) },
+          ConditionExpression: 'version = :expected',
+          ExpressionAttributeValues: { ':expected': current.version },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(id, current.version);
+      throw error;
+    }
+    for (const alarm of current.policy.alarms) await this.#deleteBinding(alarm, id);
+    return true;
+  }
+
+  async #putBinding(alarm: string, policyId: string): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: alarmPartition(alarm), sk: policySortKey(policyId), policyId } }));
+  }
+
+  async #deleteBinding(alarm: string, policyId: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: alarmPartition(alarm), sk: policySortKey(policyId) } }));
+  }
+
+  async #getItems(ids: readonly string[]): Promise<PolicyRecord[]> {
+    const unique = [...new Set(ids)];
+    const records: PolicyRecord[] = [];
+    for (let i = 0; i < unique.length; i += 100) {
+      let keys: Array<Record<string, unknown>> = unique.slice(i, i + 100).map((id) => ({ pk: listPartition, sk: policySortKey(id) }));
+      for (let attempt = 0; keys.length > 0; attempt++) {
+        const page = await this.#doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys, ConsistentRead: true } } }));
+        for (const item of page.Responses?.[this.tableName] ?? []) records.push(fromItem(item as PolicyItem));
+        keys = (page.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as Array<Record<string, unknown>>;
+        if (keys.length > 0) {
+          if (attempt > 8) throw new Error(`policies table: ${keys.length} keys still unprocessed after retries`);
+          await new Promise((resolve) => setTimeout(resolve, 20 * 2 ** attempt));
+        }
+      }
+    }
+    return records.sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+  }
+}
+
+function fromItem(item: PolicyItem): PolicyRecord {
+  const parsed = Policy.safeParse(JSON.parse(item.document));
+  if (!parsed.success) throw new Error(`stored policy "${item.id}" (version ${item.version}) no longer validates: ${parsed.error.issues[0]?.message}`);
+  return { policy: parsed.data, version: Number(item.version), updatedAt: item.updatedAt };
+}

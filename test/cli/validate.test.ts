@@ -1,0 +1,71 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'cli-validate-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function autoscaler(...args: string[]) {
+  return spawnSync(process.execPath, [join(root, 'bin/autoscaler.js'), ...args], { cwd: root, encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('autoscaler validate', () => {
+  it('accepts every example and counts policies and files', () => {
+    // Act
+    const { status, stdout } = autoscaler('validate', 'examples/web-haproxy.yaml', 'examples/sidekiq-elasticache.yaml', 'examples/seed-steps.yaml', 'examples/alarm-step-scaling.yaml');
+
+    // Assess
+    expect(stdout.trim()).toBe('ok: 4 policies in 4 files');
+    expect(status).toBe(0);
+  });
+
+  it('prints file: path: message per error and exits 1', () => {
+    // Prepare
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(bad, [
+      'id: web',
+      'target: { type: docker, endpoint: edge-1, service: web, replicas: 2 }',
+      'capacity: { min: 3, max: 2 }',
+      'metrics: [{ id: conns, source: haproxy, endpoint: lb-1, backend: web, field: scur }]',
+      'rule: { type: steps, metric: conns, steps: "0=1 100=2 50=3" }',
+      '',
+    ].join('\n'));
+
+    // Act
+    const { status, stdout } = autoscaler('validate', bad);
+
+    // Assess
+    expect(stdout.trim().split('\n')).toEqual([
+      `${bad}: target.replicas: unknown field "replicas" (allowed: type, endpoint, service, parallelism, stopGraceSeconds, startTimeoutSeconds)`,
+      `${bad}: capacity.min: min must not exceed max (got 3)`,
+      `${bad}: rule.steps[2][0]: thresholds must ascend: 50 follows 100`,
+    ]);
+    expect(status).toBe(1);
+  });
+
+  it('--json reports policies and errors; --help exits 0; no files is a usage error', () => {
+    // Prepare
+    const broken = join(dir, 'broken.yaml');
+    writeFileSync(broken, 'id: [unclosed\n');
+
+    // Act
+    const json = autoscaler('validate', '--json', 'examples/web-haproxy.yaml', broken);
+    const help = autoscaler('validate', '--help');
+    const none = autoscaler('validate');
+
+    // Assess
+    const report = JSON.parse(json.stdout) as { ok: boolean; policies: Array<{ id: string }>; errors: Array<{ file: string; path: string; message: string }> };
+    expect(report.ok).toBe(false);
+    expect(report.policies.map((p) => p.id)).toEqual(['web']);
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]!.message).toMatch(/^YAML syntax error: /);
+    expect(json.status).toBe(1);
+    expect(help.stdout).toContain('Usage: autoscaler validate');
+    expect(help.status).toBe(0);
+    expect(none.status).toBe(2);
+  });
+});
