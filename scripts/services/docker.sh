@@ -5,8 +5,8 @@
 # reachable) and a user-defined bridge network whose containers the host reaches at their own IPs.
 # Idempotent: reuses a dockerd whose socket answers, the certificates, the image and the network.
 
-docker_state="$STATE/docker"
-docker_tls="$STATE/docker-tls"
+docker_state="$STATE"
+docker_tls="$STATE/tls"
 docker_image="autoscaler-test/busybox:latest"
 docker_network="autoscaler-test"
 mkdir -p "$docker_state" "$docker_tls"
@@ -14,7 +14,7 @@ mkdir -p "$docker_state" "$docker_tls"
 # Unix socket paths are limited to 108 bytes (containerd puts its own sockets under exec-root):
 # fall back to a short path in /tmp when the checkout lives somewhere deep.
 docker_sock="$docker_state/docker.sock"
-docker_exec="$docker_state/exec"
+docker_exec="$docker_state/docker-exec"
 if [ ${#docker_exec} -gt 60 ]; then
   short="/tmp/autoscaler-docker-$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)"
   mkdir -p "$short"
@@ -70,7 +70,7 @@ else
     --host "unix://$docker_sock" --host tcp://127.0.0.1:2376 \
     --tlsverify --tlscacert "$docker_tls/ca/ca.pem" \
     --tlscert "$docker_tls/server/server-cert.pem" --tlskey "$docker_tls/server/server-key.pem" \
-    --data-root "$docker_state/data" --exec-root "$docker_exec" --pidfile "$pidfile" \
+    --data-root "$docker_state/docker-data" --exec-root "$docker_exec" --pidfile "$pidfile" \
     >>"$docker_state/dockerd.log" 2>&1 </dev/null &
   for _ in $(seq 1 150); do
     docker_cli version >/dev/null 2>&1 && break

@@ -72,14 +72,23 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
   const label = `${describeValue(rule.metric, read)} at ${fmt(rule.perReplica)} per replica`;
   if (current > 0) {
     const usageRatio = read.value / (current * rule.perReplica);
-    if (Math.abs(1 - usageRatio) <= ctx.policy.behavior.tolerance) {
+    // Kubernetes 1.33 (KEP-4951): each direction may have its own tolerance.
+    const { behavior } = ctx.policy;
+    const tolerance = usageRatio > 1 ? (behavior.scaleUp.tolerance ?? behavior.tolerance) : (behavior.scaleDown.tolerance ?? behavior.tolerance);
+    if (Math.abs(1 - usageRatio) <= tolerance) {
       return {
         kind: 'desired',
         replicas: current,
-        text: `${label}: usage ratio ${fmt(usageRatio)} within tolerance ${ctx.policy.behavior.tolerance} → keep ${current}`,
+        text: `${label}: usage ratio ${fmt(usageRatio)} within tolerance ${tolerance} → keep ${current}`,
         ...(wanted !== current ? { hold: 'WithinTolerance' as const } : {}),
       };
     }
+  }
+  const headroom = rule.scaleUpHeadroom ?? 0;
+  if (headroom > 0 && wanted > current) {
+    // Size a scale-out for a lower load per replica, so it also covers the rise still to come.
+    const withHeadroom = Math.ceil(read.value / (rule.perReplica * (1 - headroom)));
+    return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-up headroom ${headroom} → ${withHeadroom} replicas` };
   }
   return { kind: 'desired', replicas: wanted, text: `${label} → ${wanted} replicas` };
 }

@@ -125,8 +125,8 @@ export async function evaluate(
             startedAt,
             write: async (record) => {
               if (signal.aborted) return;
-              written.push(record);
               await writeRecord(record);
+              written.push(record);
             },
             setActing: (value) => {
               acting = value;
@@ -208,8 +208,13 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
   };
 
   if (!actor && !maintains) {
-    await recordBystanders();
-    return;
+    // Nothing to do here unless a dead holder left an intent behind: then take the lease to record it.
+    const held = await c.stores.state.readLease(w.key);
+    const orphaned = held?.intent !== undefined && Number(held.leaseUntil) < c.now();
+    if (!orphaned) {
+      await recordBystanders();
+      return;
+    }
   }
 
   const owner = `${c.options.owner}#${randomUUID().slice(0, 8)}`;
@@ -323,7 +328,7 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
 async function recoverIntent(intent: Intent, plugin: ScaleTarget, w: TargetWork, c: ActContext, ctx: PluginContext): Promise<void> {
   const now = await plugin.describe(requestFor(w.prepared[0]!.policy), ctx);
   const reached = now.replicas === intent.desiredReplicas;
-  await c.stores.audit.put({
+  await c.write({
     activityId: intent.activityId,
     policyId: intent.policyId,
     policyVersion: intent.policyVersion,

@@ -30,8 +30,9 @@
  *   is cleared with the lease after the audit record. The next evaluation that takes the lease and
  *   finds an intent writes the missing record under the intent's activity id: Successful with
  *   `details.recovered: true` when the target is at the intended replicas, else Failed "interrupted".
- * - One failing target never stops the others. Each target's work runs under an AbortSignal that
- *   fires after `targetTimeoutMs`; a target that runs out gets Failed "timed out after N ms" records
+ * - One failing target never stops the others. Reading a target, each metric source's fetch, and the
+ *   decide/lease/act/audit work of a target each run under an AbortSignal that fires after
+ *   `targetTimeoutMs`; a target that runs out gets Failed "timed out after N ms" records
  *   (if it had started acting, its lease and intent stay, and the next evaluation records the outcome).
  *   At most `parallelism` targets are worked on at once.
  * - Behavior history is saved when the decision stands (acted, nothing to do, dry run); a writer

@@ -186,6 +186,12 @@ export const TargetRule = z
     metric: metricId,
     /** Desired = ceil(value / perReplica), as the HPA's AverageValue target. */
     perReplica: z.number().positive(),
+    /**
+     * Optional headroom for a rising load, a fraction of perReplica: when this rule scales out it
+     * sizes for `perReplica × (1 − scaleUpHeadroom)` per replica, so one scale-out also covers the
+     * next minutes of the rise. Scale-in still sizes for perReplica. Default 0 (as the HPA).
+     */
+    scaleUpHeadroom: z.number().min(0).max(0.9).optional(),
   })
   .describe('Keep the metric per replica near a target value (HPA AverageValue).');
 
@@ -239,6 +245,11 @@ const scalingRules = (defaults: { window: number; policies: Array<z.infer<typeof
     stabilizationWindowSeconds: nonNegativeInt.max(3600).default(defaults.window),
     selectPolicy: z.enum(['Max', 'Min', 'Disabled']).default('Max'),
     policies: z.array(ScalingPolicy).min(1).max(10).default(defaults.policies),
+    /**
+     * Optional, as Kubernetes 1.33's per-direction HPA tolerance (KEP-4951): target rules change
+     * replicas in this direction only when the usage ratio is beyond 1 ± this value. Default: `behavior.tolerance`.
+     */
+    tolerance: z.number().min(0).max(1).optional(),
   });
 
 const scaleUpDefaults = {

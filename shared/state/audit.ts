@@ -21,8 +21,6 @@ export interface AuditQuery {
   readonly limit?: number;
   /** Default 'newest' (newest first). */
   readonly order?: 'newest' | 'oldest';
-  /** Only records whose sort key is after this one (for --follow). */
-  readonly after?: string;
 }
 
 /** An audit record as read back: the record plus its sort key (`<startedAt>#<activityId>`). */
@@ -73,7 +71,7 @@ export class AuditStore {
     const newest = (query.order ?? 'newest') === 'newest';
     let remaining = query.limit ?? Number.POSITIVE_INFINITY;
     if (remaining <= 0) return;
-    const lower = query.after ?? (query.from !== undefined ? new Date(query.from).toISOString() : undefined);
+    const lower = query.from !== undefined ? new Date(query.from).toISOString() : undefined;
     // '~' sorts after every character of an activity id, so `to` includes records started at `to`.
     const upper = query.to !== undefined ? `${new Date(query.to).toISOString()}~` : undefined;
     const partitions: Array<Pick<QueryCommandInput, 'IndexName' | 'KeyConditionExpression'> & { values: Record<string, unknown> }> = [];
@@ -110,11 +108,11 @@ export class AuditStore {
     }
     let range = '';
     if (lower !== undefined && upper !== undefined) {
-      range = query.after !== undefined ? ' AND #at BETWEEN :lower AND :upper' : ' AND #at BETWEEN :lower AND :upper';
-      values[':lower'] = query.after !== undefined ? `${query.after}\u0000` : lower;
+      range = ' AND #at BETWEEN :lower AND :upper';
+      values[':lower'] = lower;
       values[':upper'] = upper;
     } else if (lower !== undefined) {
-      range = query.after !== undefined ? ' AND #at > :lower' : ' AND #at >= :lower';
+      range = ' AND #at >= :lower';
       values[':lower'] = lower;
     } else if (upper !== undefined) {
       range = ' AND #at <= :upper';

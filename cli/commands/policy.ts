@@ -1,0 +1,203 @@
+/** `autoscaler policy apply|list|get|delete|export`: the policy store, in AWS or local (--local DIR). */
+import { writeFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
+import { targetKey } from '../../shared/policy/schema.ts';
+import { openStores } from '../../shared/local/store.ts';
+import { executePlan, planApply, policyYaml } from '../../shared/state/apply.ts';
+
+export const summary = 'Apply, list, get, delete and export stored policies (AWS tables, or --local DIR)';
+
+const help = `Usage: autoscaler policy <subcommand> [options]
+
+Subcommands:
+  apply -f FILE|DIR [-f …] [--dry-run]   validate every policy first (nothing is written if any is invalid),
+                                         print what changes (added / changed with a YAML diff / unchanged), then
+                                         write; a policy someone else changed since it was read is rejected
+  list [--json]                          all policies (--json: a JSON array)
+  get ID [--json]                        one policy as YAML (or JSON)
+  delete ID [--version N]                delete a policy (only if still at version N, when given)
+  export [--out FILE]                    every policy as multi-document YAML (stdout, or FILE)
+
+Store:
+  --local DIR   the local store of \`autoscaler local --data DIR\` (default for local: .autoscaler)
+  otherwise     the AWS tables named by POLICIES_TABLE, STATE_TABLE, AUDIT_TABLE (AWS credentials and
+                region from the usual AWS environment; AWS_ENDPOINT_URL_DYNAMODB to point elsewhere)
+
+Exit codes: 0 ok, 1 invalid policies / stale write / not found, 2 usage error.`;
+
+const options = {
+  file: { type: 'string', short: 'f', multiple: true },
+  'dry-run': { type: 'boolean' },
+  json: { type: 'boolean' },
+  out: { type: 'string' },
+  version: { type: 'string' },
+  local: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function run(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options });
+  } catch (error) {
+    console.error(`autoscaler policy: ${(error as Error).message}\n\n${help}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  const [sub, ...rest] = positionals;
+  if (values.help || sub === undefined || sub === 'help') {
+    console.log(help);
+    return values.help || sub === 'help' ? 0 : 2;
+  }
+  const usage = (text: string) => {
+    console.error(`autoscaler policy ${sub}: ${text}\n\n${help}`);
+    return 2;
+  };
+  switch (sub) {
+    case 'apply':
+      if (!values.file?.length) return usage('name the policies with -f FILE|DIR');
+      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}" (use -f before each file)`);
+      return apply(values.file, values['dry-run'] === true, values.local);
+    case 'list':
+      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
+      return list(values.json === true, values.local);
+    case 'get':
+      if (rest.length !== 1) return usage('name one policy id');
+      return get(rest[0]!, values.json === true, values.local);
+    case 'delete': {
+      if (rest.length !== 1) return usage('name one policy id');
+      const version = values.version === undefined ? undefined : Number(values.version);
+      if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
+      return remove(rest[0]!, version, values.local);
+    }
+    case 'export':
+      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
+      return exportAll(values.out, values.local);
+    default:
+      return usage(`unknown subcommand "${sub}" (allowed: apply, list, get, delete, export)`);
+  }
+}
+
+async function apply(files: string[], dryRun: boolean, local: string | undefined): Promise<number> {
+  const { policies, errors } = await loadPolicyFiles(files);
+  if (errors.length > 0) {
+    for (const error of errors) console.error(formatPolicyError(error));
+    console.error(`nothing written: ${errors.length} ${errors.length === 1 ? 'error' : 'errors'}`);
+    return 1;
+  }
+  if (policies.length === 0) {
+    console.error('nothing to apply: no policies in the given files');
+    return 1;
+  }
+  const { stores, close } = await openStores(local);
+  try {
+    const plan = await planApply(stores.policies, policies.map((p) => p.policy));
+    for (const entry of plan) {
+      if (entry.change === 'added') console.log(`+ ${entry.id} (added)`);
+      else if (entry.change === 'unchanged') console.log(`  ${entry.id} (unchanged, version ${entry.expectedVersion})`);
+      else {
+        console.log(`~ ${entry.id} (changed, version ${entry.expectedVersion} → ${entry.expectedVersion + 1})`);
+        for (const line of entry.diff) console.log(`    ${line}`);
+      }
+    }
+    const count = (c: string) => plan.filter((e) => e.change === c).length;
+    const totals = `${count('added')} added, ${count('changed')} changed, ${count('unchanged')} unchanged`;
+    if (dryRun) {
+      console.log(`dry run: ${totals}; nothing written`);
+      return 0;
+    }
+    const outcome = await executePlan(stores.policies, plan);
+    for (const stale of outcome.stale) console.error(`${stale.id}: ${stale.message}`);
+    console.log(`${totals}${outcome.stale.length > 0 ? `; ${outcome.stale.length} rejected as stale` : ''}`);
+    return outcome.stale.length > 0 ? 1 : 0;
+  } finally {
+    await close();
+  }
+}
+
+async function list(json: boolean, local: string | undefined): Promise<number> {
+  const { stores, close } = await openStores(local);
+  try {
+    const records = await stores.policies.list();
+    if (json) {
+      console.log(JSON.stringify(records.map((r) => ({ id: r.policy.id, version: r.version, updatedAt: r.updatedAt, policy: r.policy })), null, 2));
+      return 0;
+    }
+    if (records.length === 0) {
+      console.log('no policies');
+      return 0;
+    }
+    const rows = records.map((r) => [
+      r.policy.id,
+      String(r.version),
+      r.policy.enabled ? (r.policy.dryRun ? 'dry-run' : 'enabled') : 'disabled',
+      targetKey(r.policy.target),
+      `${r.policy.capacity.min}-${r.policy.capacity.max}`,
+      r.policy.alarms.join(',') || '-',
+      r.updatedAt,
+    ]);
+    printRows(['ID', 'VERSION', 'STATE', 'TARGET', 'REPLICAS', 'ALARMS', 'UPDATED'], rows);
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+async function get(id: string, json: boolean, local: string | undefined): Promise<number> {
+  const { stores, close } = await openStores(local);
+  try {
+    const record = await stores.policies.get(id);
+    if (!record) {
+      console.error(`autoscaler policy get: no policy "${id}"`);
+      return 1;
+    }
+    if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, policy: record.policy }, null, 2));
+    else process.stdout.write(`# version ${record.version}, updated ${record.updatedAt}\n${policyYaml(record.policy)}`);
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+async function remove(id: string, version: number | undefined, local: string | undefined): Promise<number> {
+  const { stores, close } = await openStores(local);
+  try {
+    const deleted = await stores.policies.delete(id, version);
+    if (!deleted) {
+      console.error(`autoscaler policy delete: no policy "${id}"`);
+      return 1;
+    }
+    console.log(`deleted ${id}`);
+    return 0;
+  } catch (error) {
+    console.error(`autoscaler policy delete: ${(error as Error).message}`);
+    return 1;
+  } finally {
+    await close();
+  }
+}
+
+async function exportAll(out: string | undefined, local: string | undefined): Promise<number> {
+  const { stores, close } = await openStores(local);
+  try {
+    const records = await stores.policies.list();
+    const text = records.map((r) => `# ${r.policy.id}: version ${r.version}\n${policyYaml(r.policy)}`).join('---\n');
+    if (out) {
+      await writeFile(out, text);
+      console.error(`exported ${records.length} ${records.length === 1 ? 'policy' : 'policies'} to ${out}`);
+    } else {
+      process.stdout.write(text);
+    }
+    return 0;
+  } finally {
+    await close();
+  }
+}
+
+export function printRows(header: string[], rows: string[][]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  console.log(line(header));
+  for (const row of rows) console.log(line(row));
+}

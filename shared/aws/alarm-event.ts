@@ -1,0 +1,161 @@
+/**
+ * Alarm events as the alarm handler receives them: SNS notifications carrying a CloudWatch alarm
+ * message (JSON in Records[].Sns.Message), and EventBridge "CloudWatch Alarm State Change" events
+ * (metric and composite alarms). Both become the same `ParsedAlarm`; anything else is rejected with
+ * an error naming the field, so the event goes to the dead-letter queue.
+ */
+import { z } from 'zod';
+import type { AlarmContext } from '../engine/types.ts';
+
+export type AlarmState = AlarmContext['state'];
+
+export interface ParsedAlarm {
+  /** Idempotency key: the SNS MessageId or the EventBridge event id. */
+  readonly triggerId: string;
+  readonly alarmName: string;
+  readonly state: AlarmState;
+  /** Threshold and breaching value, when the alarm has them (a composite alarm does not). */
+  readonly context?: AlarmContext;
+  readonly reason?: string;
+  readonly changedAt?: string;
+  readonly via: 'sns' | 'eventbridge';
+}
+
+const state = z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']);
+
+const snsAlarmMessage = z.looseObject({
+  AlarmName: z.string().min(1),
+  NewStateValue: state,
+  NewStateReason: z.string().default(''),
+  StateChangeTime: z.string().optional(),
+  Trigger: z
+    .looseObject({
+      MetricName: z.string().optional(),
+      Namespace: z.string().optional(),
+      Statistic: z.string().optional(),
+      Dimensions: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
+      Threshold: z.number().optional(),
+      ComparisonOperator: z.string().optional(),
+      Metrics: z.array(z.looseObject({})).optional(),
+    })
+    .optional(),
+});
+
+const snsEvent = z.looseObject({
+  Records: z
+    .array(
+      z.looseObject({
+        EventSource: z.literal('aws:sns').optional(),
+        Sns: z.looseObject({ MessageId: z.string().min(1), Message: z.string().min(1) }),
+      }),
+    )
+    .min(1),
+});
+
+const eventBridgeEvent = z.looseObject({
+  id: z.string().min(1),
+  source: z.literal('aws.cloudwatch'),
+  'detail-type': z.literal('CloudWatch Alarm State Change'),
+  time: z.string().optional(),
+  detail: z.looseObject({
+    alarmName: z.string().min(1),
+    state: z.looseObject({ value: state, reason: z.string().optional(), reasonData: z.string().optional(), timestamp: z.string().optional() }),
+    configuration: z
+      .looseObject({
+        metrics: z.array(z.looseObject({})).optional(),
+        /** Composite alarms carry an alarm rule instead of metrics. */
+        alarmRule: z.string().optional(),
+        threshold: z.number().optional(),
+        comparisonOperator: z.string().optional(),
+      })
+      .optional(),
+  }),
+});
+
+const reasonData = z.looseObject({ threshold: z.number().optional(), recentDatapoints: z.array(z.number()).optional() });
+
+/** Describes the first zod issue as `path: message`. */
+function firstIssue(error: z.ZodError, prefix: string): string {
+  const issue = error.issues[0]!;
+  return `${prefix}${issue.path.join('.') || '(top)'}: ${issue.message}`;
+}
+
+/** The breaching datapoint of an SNS NewStateReason: "... [12.3 (23/11/26 14:00:00), 10.0 (...)] ...". */
+export function valueFromReason(reason: string): number | undefined {
+  const list = /\[([^\]]*)\]/.exec(reason)?.[1];
+  if (!list) return undefined;
+  const first = /(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*\(/.exec(list)?.[1];
+  return first === undefined ? undefined : Number(first);
+}
+
+function contextOf(name: string, alarmState: AlarmState, threshold: number | undefined, value: number | undefined, comparison: string | undefined): AlarmContext | undefined {
+  if (threshold === undefined) return undefined;
+  // INSUFFICIENT_DATA has no datapoint: the threshold stands in, and the engine acts on nothing.
+  const v = value ?? (alarmState === 'INSUFFICIENT_DATA' ? threshold : undefined);
+  if (v === undefined) return undefined;
+  return { name, state: alarmState, threshold, value: v, ...(comparison ? { comparison } : {}) };
+}
+
+/** Parses one alarm event; throws `invalid alarm event: <field>: <problem>` for anything else. */
+export function parseAlarmEvent(event: unknown): ParsedAlarm[] {
+  const bridge = eventBridgeEvent.safeParse(event);
+  if (bridge.success) {
+    const { detail } = bridge.data;
+    let data: z.output<typeof reasonData> = {};
+    if (detail.state.reasonData) {
+      let json: unknown;
+      try {
+        json = JSON.parse(detail.state.reasonData);
+      } catch {
+        throw new Error('invalid alarm event: detail.state.reasonData: not JSON');
+      }
+      const parsed = reasonData.safeParse(json);
+      if (!parsed.success) throw new Error(firstIssue(parsed.error, 'invalid alarm event: detail.state.reasonData.'));
+      data = parsed.data;
+    }
+    const threshold = data.threshold ?? detail.configuration?.threshold;
+    const value = data.recentDatapoints?.[0] ?? valueFromReason(detail.state.reason ?? '');
+    const context = contextOf(detail.alarmName, detail.state.value, threshold, value, detail.configuration?.comparisonOperator);
+    return [
+      {
+        triggerId: bridge.data.id,
+        alarmName: detail.alarmName,
+        state: detail.state.value,
+        ...(context ? { context } : {}),
+        ...(detail.state.reason ? { reason: detail.state.reason } : {}),
+        ...(detail.state.timestamp ?? bridge.data.time ? { changedAt: detail.state.timestamp ?? bridge.data.time } : {}),
+        via: 'eventbridge',
+      },
+    ];
+  }
+  const sns = snsEvent.safeParse(event);
+  if (!sns.success) {
+    const looksSns = typeof event === 'object' && event !== null && 'Records' in event;
+    throw new Error(
+      looksSns
+        ? firstIssue(sns.error, 'invalid alarm event: ')
+        : `invalid alarm event: expected an SNS event (Records[].Sns) or an EventBridge "CloudWatch Alarm State Change" event; ${firstIssue(bridge.error, '')}`,
+    );
+  }
+  return sns.data.Records.map((record, i) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(record.Sns.Message);
+    } catch {
+      throw new Error(`invalid alarm event: Records.${i}.Sns.Message: not JSON (expected a CloudWatch alarm notification)`);
+    }
+    const message = snsAlarmMessage.safeParse(json);
+    if (!message.success) throw new Error(firstIssue(message.error, `invalid alarm event: Records.${i}.Sns.Message.`));
+    const m = message.data;
+    const context = contextOf(m.AlarmName, m.NewStateValue, m.Trigger?.Threshold, valueFromReason(m.NewStateReason), m.Trigger?.ComparisonOperator);
+    return {
+      triggerId: record.Sns.MessageId,
+      alarmName: m.AlarmName,
+      state: m.NewStateValue,
+      ...(context ? { context } : {}),
+      ...(m.NewStateReason ? { reason: m.NewStateReason } : {}),
+      ...(m.StateChangeTime ? { changedAt: m.StateChangeTime } : {}),
+      via: 'sns' as const,
+    };
+  });
+}

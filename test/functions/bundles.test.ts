@@ -1,0 +1,91 @@
+/**
+ * The handlers as deployed: bundled by esbuild with exactly the CDK's options (infra/bundling.ts),
+ * imported on this Node (24, the Lambda's major version) and invoked with sample events against
+ * dynalite (CloudWatch: local fake JSON endpoint; local fake Kubernetes API server).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { esbuildOptionsFor, handlerEntries } from '../../infra/bundling.ts';
+import { Policy } from '../../shared/policy/schema.ts';
+import { lambdaContext, scheduledEvent, seed, snsAlarmEvent, startScenario, type Scenario } from './scenario.ts';
+
+type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<any>;
+const kubernetesLoaded = () => (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] === true;
+
+let dir: string;
+let scenario: Scenario;
+const bundles: Record<string, string> = {};
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'bundles-'));
+  for (const [name, entry] of Object.entries(handlerEntries)) {
+    bundles[name] = join(dir, name, 'index.mjs');
+    await build(esbuildOptionsFor(entry, bundles[name]!));
+  }
+  scenario = await startScenario();
+});
+afterAll(async () => {
+  await scenario?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: local fake JSON endpoint; local fake Kubernetes API server)', () => {
+  it('the evaluate bundle imports without loading the Kubernetes client, and a Docker-only evaluation keeps it unloaded', async () => {
+    // Prepare: one Docker policy whose endpoint is not configured (its target fails, nothing else is needed)
+    const dockerOnly = Policy.parse({
+      id: 'docker-only',
+      target: { type: 'docker', endpoint: 'nowhere', service: 'web' },
+      capacity: { min: 1, max: 3 },
+      metrics: [{ id: 'queue', source: 'cloudwatch', namespace: 'App', name: 'QueueDepth' }],
+      rule: { type: 'target', metric: 'queue', perReplica: 100 },
+    });
+    await scenario.stores.policies.put(dockerOnly, 0);
+    // Act
+    const { handler } = (await import(pathToFileURL(bundles.evaluate!).href)) as { handler: Handler };
+    const loadedAtImport = kubernetesLoaded();
+    const summary = await handler(scheduledEvent('bundle-tick-1'), lambdaContext('bundle-1'));
+    // Assess
+    expect(loadedAtImport).toBe(false);
+    expect(summary).toMatchObject({ policies: 1, failures: 1 });
+    expect(kubernetesLoaded()).toBe(false);
+    await scenario.stores.policies.delete('docker-only', 1);
+  });
+
+  it('the evaluate bundle scales a Kubernetes workload on a schedule tick (loading the client then)', async () => {
+    // Prepare
+    await seed(scenario);
+    const { handler } = (await import(pathToFileURL(bundles.evaluate!).href)) as { handler: Handler };
+    // Act
+    const summary = await handler(scheduledEvent('bundle-tick-2'), lambdaContext('bundle-2'));
+    // Assess
+    expect(summary).toMatchObject({ actions: 1, failures: 0 });
+    expect(kubernetesLoaded()).toBe(true);
+    expect(scenario.kubernetes.objects.get('workers/deployments/sidekiq')!.replicas).toBe(5);
+    const [record] = await scenario.stores.audit.list({ policyId: 'queue-workers', limit: 1 });
+    expect(record).toMatchObject({ status: 'Successful', action: 'scaleOut', currentReplicas: 2, desiredReplicas: 5, trigger: { type: 'schedule', id: 'bundle-tick-2' } });
+  });
+
+  it('the alarm bundle handles an SNS alarm notification', async () => {
+    // Prepare
+    await seed(scenario);
+    const { handler } = (await import(pathToFileURL(bundles.alarm!).href)) as { handler: Handler };
+    // Act
+    const result = await handler(snsAlarmEvent('bundle-msg-1', 'ALARM'), lambdaContext('bundle-3'));
+    // Assess
+    expect(result).toEqual([expect.objectContaining({ alarmName: 'api-high', state: 'ALARM', actions: 1 })]);
+    expect(scenario.kubernetes.objects.get('web/deployments/api')!.replicas).toBe(5);
+  });
+
+  it('the alarm bundle rejects a malformed event with a clear error', async () => {
+    // Prepare
+    const { handler } = (await import(pathToFileURL(bundles.alarm!).href)) as { handler: Handler };
+    // Act
+    const attempt = handler({ Records: [{ Sns: { MessageId: 'x', Message: 'not json' } }] }, lambdaContext('bundle-4'));
+    // Assess
+    await expect(attempt).rejects.toThrow(/Records\.0\.Sns\.Message: not JSON/);
+  });
+});

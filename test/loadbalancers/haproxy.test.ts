@@ -1,0 +1,160 @@
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { noEndpoints } from '../../shared/config/endpoints.ts';
+import type { Endpoints } from '../../shared/config/endpoints.ts';
+import { runExpecting, runtimeTarget, showServersState, showStat } from '../../shared/haproxy/runtime.ts';
+import { haproxyLoadBalancer, serverName, serverPrefix } from '../../shared/loadbalancers/haproxy.ts';
+import type { PluginContext } from '../../shared/plugins/types.ts';
+import { DockerTarget, HaproxyLoadBalancer } from '../../shared/policy/schema.ts';
+import { describeWithServices } from '../support/services.ts';
+import { loadLoop, startMember, waitFor } from './http-members.ts';
+import type { HttpMember } from './http-members.ts';
+
+describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real HTTP members)', ['HAPROXY_RUNTIME', 'HAPROXY_SOCKET', 'HAPROXY_FRONTEND', 'HAPROXY_BACKEND', 'HAPROXY_STATIC_SERVER'], () => {
+  const backend = process.env.HAPROXY_BACKEND!;
+  const frontendUrl = `http://${process.env.HAPROXY_FRONTEND}/`;
+  const endpoints: Endpoints = {
+    ...noEndpoints,
+    haproxy: { tcp: { address: process.env.HAPROXY_RUNTIME! }, unix: { socket: process.env.HAPROXY_SOCKET! } },
+  };
+  const ctx: PluginContext = { endpoints, signal: new AbortController().signal };
+  const target = DockerTarget.parse({ type: 'docker', endpoint: 'local', service: 'web' });
+  const runtime = runtimeTarget('tcp', endpoints.haproxy.tcp!);
+  const plugin = (endpoint = 'tcp', drainTimeoutSeconds = 10) =>
+    haproxyLoadBalancer.create(HaproxyLoadBalancer.parse({ type: 'haproxy', endpoint, backend, port: 8080, drainTimeoutSeconds }), target, ctx);
+  const serverNames = async () => (await showServersState(runtime, backend)).map((s) => s.name).sort();
+  let members: HttpMember[] = [];
+
+  beforeAll(async () => {
+    // Leftovers from an interrupted run would skew every count below.
+    await plugin().reconcile([], ctx);
+  });
+  afterEach(async () => {
+    await plugin().reconcile([], ctx);
+    await Promise.all(members.map((m) => m.close()));
+    members = [];
+  });
+  afterAll(async () => {
+    await plugin().reconcile([], ctx);
+  });
+
+  it('register adds and enables members (idempotently), and traffic through HAProxy reaches every one', async () => {
+    // Prepare
+    members = [await startMember('web-1'), await startMember('web-2')];
+
+    // Act
+    const first = await plugin().register(members, ctx);
+    const second = await plugin().register(members, ctx);
+    const load = loadLoop(frontendUrl, 2);
+    await waitFor(() => members.every((m) => m.hits > 2), 5_000, 'both members to serve');
+    await load.stop();
+
+    // Assess
+    expect(first.added).toEqual(['as-web-1', 'as-web-2']);
+    expect(second.added).toEqual([]);
+    expect(second.unchanged).toEqual(['as-web-1', 'as-web-2']);
+    expect(load.failures).toEqual([]);
+    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, 'as-web-1', 'as-web-2'].sort());
+  });
+
+  it('drain under load: no failed request, the server is deleted, and it gets no traffic afterwards', async () => {
+    // Prepare: slow-ish answers keep sessions open on the member being drained.
+    members = [await startMember('keep-1', 20), await startMember('gone-1', 20)];
+    await plugin().register(members, ctx);
+    const load = loadLoop(frontendUrl, 6);
+    await waitFor(() => members.every((m) => m.hits > 5), 5_000, 'both members to serve');
+
+    // Act
+    const result = await plugin().drain([members[1]!], ctx);
+    const hitsAfterDrain = members[1]!.hits;
+    await waitFor(() => members[0]!.hits > hitsAfterDrain + 20, 5_000, 'more traffic on the remaining member');
+    await load.stop();
+
+    // Assess
+    expect(load.failures).toEqual([]);
+    expect(load.requests).toBeGreaterThan(40);
+    expect(result).toMatchObject({ removed: ['as-gone-1'], timedOut: [], absent: [] });
+    expect(members[1]!.hits).toBe(hitsAfterDrain);
+    expect(await serverNames()).not.toContain('as-gone-1');
+  });
+
+  it('drain waits for a long request to finish before deleting the server', async () => {
+    // Prepare
+    members = [await startMember('slow-1')];
+    await plugin().register(members, ctx);
+    const slow = fetch(`${frontendUrl}?delay=800`).then(async (r) => ({ status: r.status, body: await r.text() }));
+    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === 'as-slow-1' && r.scur === '1'), 3_000, 'the slow session');
+
+    // Act
+    const started = Date.now();
+    const result = await plugin().drain(members, ctx);
+    const waited = Date.now() - started;
+
+    // Assess
+    expect(await slow).toEqual({ status: 200, body: 'slow-1' });
+    expect(waited).toBeGreaterThan(300);
+    expect(result).toMatchObject({ removed: ['as-slow-1'], timedOut: [] });
+  });
+
+  it('drain past drainTimeoutSeconds cuts the remaining sessions and still deletes the server', async () => {
+    // Prepare
+    members = [await startMember('stuck-1')];
+    await plugin('tcp', 0).register(members, ctx);
+    const stuck = fetch(`${frontendUrl}?delay=5000`).then((r) => r.status, () => 'cut');
+    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === 'as-stuck-1' && r.scur === '1'), 3_000, 'the stuck session');
+
+    // Act
+    const result = await plugin('tcp', 0).drain(members, ctx);
+
+    // Assess
+    expect(result).toMatchObject({ removed: ['as-stuck-1'], timedOut: ['as-stuck-1'] });
+    expect(await stuck).not.toBe(200);
+    expect(await serverNames()).not.toContain('as-stuck-1');
+  });
+
+  it('reconcile repairs drift: re-adds a server deleted by hand, removes an extra one, leaves static servers alone (unix socket)', async () => {
+    // Prepare
+    members = [await startMember('r-1'), await startMember('r-2')];
+    await plugin('unix').register(members, ctx);
+    await runExpecting(runtime, `set server ${backend}/as-r-2 state maint`, []);
+    await runExpecting(runtime, `del server ${backend}/as-r-2`, ['Server deleted.']);
+    await runExpecting(runtime, `add server ${backend}/as-stray 127.0.0.1:1 check`, ['New server registered.']);
+    await runExpecting(runtime, `set server ${backend}/as-r-1 state maint`, []);
+
+    // Act
+    const result = await plugin('unix').reconcile(members, ctx);
+    const again = await plugin('unix').reconcile(members, ctx);
+    const load = loadLoop(frontendUrl, 2);
+    await waitFor(() => members.every((m) => m.hits > 2), 5_000, 'both members to serve');
+    await load.stop();
+
+    // Assess
+    expect(result).toMatchObject({ added: ['as-r-2'], removed: ['as-stray'], enabled: ['as-r-1'] });
+    expect(again).toMatchObject({ added: [], removed: [], enabled: [] });
+    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, 'as-r-1', 'as-r-2'].sort());
+    expect(load.failures).toEqual([]);
+  });
+
+  it('refuses a backend or member that would inject runtime commands, and names an unknown backend', async () => {
+    // Act / Assess
+    expect(() => haproxyLoadBalancer.create({ type: 'haproxy', endpoint: 'tcp', backend: 'web; del server web/static-1', port: 80, drainTimeoutSeconds: 1 }, target, ctx)).toThrow(/backend "web; del server/);
+    await expect(plugin().register([{ name: 'x', address: '1.2.3.4;shutdown', port: 80 }], ctx)).rejects.toThrow(/address "1.2.3.4;shutdown"/);
+    const missing = haproxyLoadBalancer.create(HaproxyLoadBalancer.parse({ type: 'haproxy', endpoint: 'tcp', backend: 'no-such-backend', port: 80 }), target, ctx);
+    await expect(missing.reconcile([], ctx)).rejects.toThrow(/Can't find backend/);
+    expect(await serverNames()).toContain(process.env.HAPROXY_STATIC_SERVER);
+  });
+});
+
+it('server names derive from container names: prefixed, sanitized, and distinct after sanitizing', () => {
+  // Act
+  const plain = serverName('/web-1');
+  const odd = serverName('web 1');
+  const odd2 = serverName('web:1');
+  const long = serverName('x'.repeat(100));
+
+  // Assess
+  expect(plain).toBe(`${serverPrefix}web-1`);
+  expect(odd).toMatch(/^as-web-1-[0-9a-f]{8}$/);
+  expect(odd).not.toBe(odd2);
+  expect(long.length).toBeLessThanOrEqual(63);
+  expect(long.startsWith(serverPrefix)).toBe(true);
+});

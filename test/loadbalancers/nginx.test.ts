@@ -1,0 +1,117 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { localNginxControl, firstFileOfTar, tarOneFile } from '../../shared/loadbalancers/nginx-control.ts';
+import { NginxUpstream, parseUpstream, renderUpstream } from '../../shared/loadbalancers/nginx.ts';
+import { describeWithServices } from '../support/services.ts';
+import { loadLoop, startMember, waitFor } from './http-members.ts';
+import type { HttpMember } from './http-members.ts';
+
+describeWithServices('nginx load balancer (real nginx, local process control)', ['NGINX_PREFIX', 'NGINX_CONF', 'NGINX_UPSTREAM_FILE', 'NGINX_URL'], () => {
+  const file = process.env.NGINX_UPSTREAM_FILE!;
+  const url = `${process.env.NGINX_URL}/`;
+  const control = localNginxControl({ prefix: process.env.NGINX_PREFIX!, conf: process.env.NGINX_CONF! });
+  const nginx = new NginxUpstream({ upstream: 'web', file }, control);
+  let original: string;
+  let members: HttpMember[] = [];
+
+  beforeAll(() => {
+    original = readFileSync(file, 'utf8');
+  });
+  afterEach(async () => {
+    await Promise.all(members.map((m) => m.close()));
+    members = [];
+  });
+  afterAll(async () => {
+    writeFileSync(file, original);
+    await control.reload();
+  });
+
+  it('register renders the upstream, reloads, and traffic reaches every member; drain under load loses no request (one connection per request)', async () => {
+    // Prepare
+    members = [await startMember('n-b', 5), await startMember('n-a', 5)];
+
+    // Act
+    const registered = await nginx.register(members);
+    // A reload takes effect when the new workers run: probe until both members answer.
+    await waitFor(async () => (await fetch(url).then((r) => r.text(), () => ''), members.every((m) => m.hits > 0)), 5_000, 'both members to serve through nginx');
+    const load = loadLoop(url, 4, { newConnectionEach: true });
+    await waitFor(() => members.every((m) => m.hits > 5), 5_000, 'load on both members');
+    const drained = await nginx.drain([members[0]!]);
+    // Old workers finish what they hold; wait until the new ones serve, then watch for stray hits.
+    await waitFor(async () => (await fetch(url).then((r) => r.text())) === 'n-a', 5_000, 'the new configuration');
+    const settled = members[1]!.hits + 20;
+    await waitFor(() => members[1]!.hits > settled, 5_000, 'the old worker to finish its requests');
+    const hitsAfterDrain = members[0]!.hits;
+    await waitFor(() => members[1]!.hits > settled + 30, 5_000, 'more traffic on the remaining member');
+    await load.stop();
+
+    // Assess
+    expect(registered).toMatchObject({ reloaded: true, added: ['n-a', 'n-b'], removed: [] });
+    expect(drained).toMatchObject({ reloaded: true, added: [], removed: ['n-b'] });
+    expect(readFileSync(file, 'utf8')).toBe(renderUpstream('web', [members[1]!]));
+    expect(load.failures).toEqual([]);
+    expect(members[0]!.hits).toBe(hitsAfterDrain);
+  });
+
+  it('a configuration nginx rejects is rolled back: previous file in place, no reload, nginx still serving, error carries nginx\'s message', async () => {
+    // Prepare
+    members = [await startMember('n-good')];
+    await nginx.reconcile(members);
+    await waitFor(async () => (await fetch(url).then((r) => r.text(), () => '')) === 'n-good', 5_000, 'n-good to serve');
+    const before = readFileSync(file, 'utf8');
+
+    // Act: a well-formed host name that does not resolve passes our checks but fails `nginx -t`.
+    const attempt = nginx.register([{ name: 'n-broken', address: 'no-such-host.invalid', port: 8080 }]);
+
+    // Assess
+    await expect(attempt).rejects.toThrow(/configuration test failed, .*web-upstream\.conf restored and nginx not reloaded: .*host not found in upstream "no-such-host\.invalid:8080"/s);
+    expect(readFileSync(file, 'utf8')).toBe(before);
+    const res = await fetch(url);
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('n-good');
+  });
+
+  it('reconcile makes the upstream hold exactly the members, and does not reload when nothing changed', async () => {
+    // Prepare
+    members = [await startMember('r-1'), await startMember('r-2')];
+    await nginx.reconcile([members[0]!, { name: 'stale', address: '127.0.0.1', port: 9 }]);
+
+    // Act
+    const first = await nginx.reconcile(members);
+    const second = await nginx.reconcile(members);
+
+    // Assess
+    expect(first).toMatchObject({ reloaded: true, added: ['r-2'], removed: ['stale'] });
+    expect(second).toMatchObject({ reloaded: false, added: [], removed: [] });
+    expect(parseUpstream(readFileSync(file, 'utf8')).map((m) => m.name)).toEqual(['r-1', 'r-2']);
+  });
+});
+
+it('renderUpstream is deterministic, validates members, and round-trips through parseUpstream (no nginx needed)', () => {
+  // Prepare
+  const a = { name: 'web-a', address: '10.0.0.2', port: 8080 };
+  const b = { name: '/web-b', address: 'fd00::2', port: 8081 };
+
+  // Act
+  const one = renderUpstream('web', [b, a]);
+  const two = renderUpstream('web', [a, b]);
+
+  // Assess
+  expect(one).toBe(two);
+  expect(one).toContain('upstream web {\n    server 10.0.0.2:8080; # web-a\n    server [fd00::2]:8081; # web-b\n}\n');
+  expect(parseUpstream(one)).toEqual([a, { ...b, name: 'web-b' }]);
+  expect(renderUpstream('web', [])).toContain('server 127.0.0.1:9 down;');
+  expect(parseUpstream(renderUpstream('web', []))).toEqual([]);
+  expect(() => renderUpstream('web', [{ name: 'x', address: '10.0.0.1; include /etc/passwd', port: 80 }])).toThrow(/address "10.0.0.1; include/);
+  expect(() => renderUpstream('web', [{ name: 'x\n}', address: '10.0.0.1', port: 80 }])).toThrow(/member name/);
+  expect(() => renderUpstream('web;', [a])).toThrow(/upstream "web;"/);
+});
+
+it('tarOneFile / firstFileOfTar round-trip the one file the docker-exec control moves (no Docker needed)', () => {
+  // Act
+  const archive = tarOneFile('web-upstream.conf', 'upstream web {\n    server 10.0.0.2:8080;\n}\n');
+
+  // Assess
+  expect(archive.length % 512).toBe(0);
+  expect(firstFileOfTar(archive)).toBe('upstream web {\n    server 10.0.0.2:8080;\n}\n');
+});
