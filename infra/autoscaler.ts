@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import type { Endpoints } from '../shared/config/endpoints.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName, metricValueDimensionSet, targetDimensionSet } from '../shared/observability/metric-names.ts';
-import { tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
+import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
 import { bundling, handlerEntries } from './bundling.ts';
 import { checkEndpoints } from './endpoints-check.ts';
 
@@ -61,6 +61,8 @@ export interface AutoscalerProps {
   readonly endpoints?: z.input<typeof Endpoints>;
   /** Deployment-wide replica ceiling: no policy or label scales a target above it. @default 100 */
   readonly replicaCeiling?: number;
+  /** Days an audit record is kept before DynamoDB's TTL removes it. @default 400 (shared/state/tables.ts) */
+  readonly auditRetentionDays?: number;
   /** Retention of the functions' log groups. @default logs.RetentionDays.ONE_MONTH */
   readonly logRetention?: logs.RetentionDays;
   /** What happens to the policies and state tables, the key and the log groups when removed from the stack. The audit table is always retained and protected from deletion. @default RemovalPolicy.RETAIN */
@@ -109,6 +111,7 @@ export class Autoscaler extends Construct {
     if (Buffer.byteLength(endpointsJson) > maxEndpointsJsonBytes) {
       throw new Error(`endpoints: ${Buffer.byteLength(endpointsJson)} bytes of JSON, more than the ${maxEndpointsJsonBytes} that fit in the functions' environment (4 KB in all)`);
     }
+    const auditRetentionDays = checkAuditRetention(props.auditRetentionDays ?? defaultAuditRetentionDays);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
 
@@ -148,6 +151,7 @@ export class Autoscaler extends Construct {
       [tableEnvironment.audit]: this.tables.audit.tableName,
       AUTOSCALER_ENDPOINTS: endpointsJson,
       AUTOSCALER_CEILING: String(ceiling),
+      AUDIT_RETENTION_DAYS: String(auditRetentionDays),
       AUTOSCALER_METRICS_NAMESPACE: metricNamespace,
       POWERTOOLS_SERVICE_NAME: metricServiceName,
       // Stack traces point at the TypeScript sources (the bundles ship their source maps).
@@ -262,8 +266,8 @@ export class Autoscaler extends Construct {
       actions: ['elasticache:DescribeCacheClusters', 'elasticache:DescribeReplicationGroups'],
       resources: [elastiCache('cluster'), elastiCache('replicationgroup')],
     }));
-    acknowledge(role, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:cluster:*]', 'Policies name ElastiCache clusters at run time (stored in DynamoDB), so describe is granted on this account and region\'s clusters; describe reveals no data.');
-    acknowledge(role, 'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:elasticache:<AWS::Region>:<AWS::AccountId>:replicationgroup:*]', 'Policies name ElastiCache replication groups at run time, so describe is granted on this account and region\'s groups; describe reveals no data.');
+    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('cluster'))}]`, 'Policies name ElastiCache clusters at run time (stored in DynamoDB), so describe is granted on this account and region\'s clusters; describe reveals no data.');
+    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('replicationgroup'))}]`, 'Policies name ElastiCache replication groups at run time, so describe is granted on this account and region\'s groups; describe reveals no data.');
 
     if (eksClusters.length > 0) {
       role.addToPolicy(new iam.PolicyStatement({
@@ -281,9 +285,9 @@ export class Autoscaler extends Construct {
       for (const secret of secrets) secret.encryptionKey?.grantDecrypt(role);
       // A secret imported by name has a random 6-character suffix in its ARN: "-??????" matches only that.
       for (const secret of secrets) {
-        const arn = Stack.of(this).resolve(secretArnForPolicy(secret));
-        if (typeof arn === 'string' && arn.endsWith('-??????')) {
-          acknowledge(role, `AwsSolutions-IAM5[Resource::${arn}]`, `Secret ${secret.secretName} is named, not fully ARN'd; "-??????" matches only Secrets Manager's random suffix of that one secret.`);
+        const arn = nagResource(this, secretArnForPolicy(secret));
+        if (arn.includes('*') || arn.includes('?')) {
+          acknowledge(role, `AwsSolutions-IAM5[Resource::${arn}]`, `A secret known by name has a partial ARN; "-??????" matches only Secrets Manager's random 6-character suffix of that one secret.`);
         }
       }
     }
@@ -450,6 +454,22 @@ function secretArnForPolicy(secret: secretsmanager.ISecret): string {
   return secret.secretFullArn ?? `${secret.secretArn}-??????`;
 }
 
+/** How cdk-nag writes a resource in a finding id: intrinsics as <Ref> / <Resource.Attribute>. */
+function nagResource(scope: Construct, value: string): string {
+  const render = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    const o = v as Record<string, unknown>;
+    if (o && 'Ref' in o) return `<${String(o.Ref)}>`;
+    if (o && 'Fn::GetAtt' in o) return `<${(o['Fn::GetAtt'] as string[]).join('.')}>`;
+    if (o && 'Fn::Join' in o) {
+      const [separator, parts] = o['Fn::Join'] as [string, unknown[]];
+      return parts.map(render).join(separator);
+    }
+    return JSON.stringify(v);
+  };
+  return render(Stack.of(scope).resolve(value));
+}
+
 function attribute(key: { readonly name: string; readonly type: 'S' | 'N' }): dynamodb.Attribute {
   return { name: key.name, type: key.type === 'S' ? dynamodb.AttributeType.STRING : dynamodb.AttributeType.NUMBER };
 }
@@ -468,6 +488,11 @@ function checkSchedule(schedule: Duration): Duration {
 function checkCeiling(ceiling: number): number {
   if (!Number.isInteger(ceiling) || ceiling < 1 || ceiling > maxCeiling) throw new Error(`replicaCeiling: ${ceiling}; allowed: a whole number from 1 to ${maxCeiling}`);
   return ceiling;
+}
+
+function checkAuditRetention(days: number): number {
+  if (!Number.isInteger(days) || days < 1 || days > 36_500) throw new Error(`auditRetentionDays: ${days}; allowed: a whole number of days from 1 to 36500`);
+  return days;
 }
 
 function checkEksClusters(clusters: readonly EksClusterAccess[]): readonly EksClusterAccess[] {

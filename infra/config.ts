@@ -14,6 +14,8 @@ export const DeploymentConfig = z.strictObject({
   /** Minutes between scheduled evaluations. */
   scheduleMinutes: z.number().int().min(1).max(1440).optional(),
   replicaCeiling: z.number().int().min(1).max(10_000).optional(),
+  /** Days an audit record is kept (DynamoDB TTL). */
+  auditRetentionDays: z.number().int().min(1).max(36_500).optional(),
   logRetentionDays: z.number().int().refine((d) => retentionDays.includes(d), { message: `one of CloudWatch Logs' retention periods: ${retentionDays.join(', ')}` }).optional(),
   /** ARN of an existing SNS topic the alarms publish to (else a new one). */
   alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN').optional(),

@@ -54,13 +54,17 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
   return endpoints;
 }
 
-/** A secret id may be its name, its ARN, or its ARN without the random suffix. */
+/** A secret id may be its name, its ARN, or its ARN without the random suffix; compare by name too. */
 function matchesGranted(secretId: string, granted: ReadonlySet<string>): boolean {
   if (granted.has(secretId)) return true;
-  for (const id of granted) {
-    if (id.startsWith('arn:') && secretId.startsWith('arn:') && (id.startsWith(`${secretId}-`) || secretId.startsWith(`${id}-`))) return true;
-    const nameOfArn = /:secret:(.+?)(-[A-Za-z0-9]{6})?$/.exec(secretId)?.[1];
-    if (nameOfArn === id) return true;
-  }
+  const wanted = secretNameOf(secretId);
+  for (const id of granted) if (secretNameOf(id) === wanted) return true;
   return false;
+}
+
+/** The secret's name: an ARN's name part without Secrets Manager's "-XXXXXX" suffix (complete ARNs only). */
+function secretNameOf(id: string): string {
+  const arn = /^arn:[^:]+:secretsmanager:[^:]*:[^:]*:secret:(.+)$/.exec(id);
+  if (!arn) return id;
+  return arn[1]!.replace(/-[A-Za-z0-9]{6}$/, '');
 }

@@ -2,7 +2,7 @@
  * The stack `npx cdk deploy` creates: one `Autoscaler` with the deployment's configuration
  * (infra/config.ts), defaults everywhere else.
  */
-import { Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,6 +20,14 @@ export class AutoscalerStack extends Stack {
   constructor(scope: Construct, id: string, props: AutoscalerStackProps = {}) {
     super(scope, id, { description: 'Serverless, policy-driven autoscaler for containers (EKS and Docker hosts)', ...props });
     this.autoscaler = new Autoscaler(this, 'Autoscaler', this.autoscalerProps(props.config ?? {}));
+    const a = this.autoscaler;
+    // What operators need after deploy: the CLI reads the table names from POLICIES_TABLE / STATE_TABLE / AUDIT_TABLE.
+    new CfnOutput(this, 'AlarmTopicArn', { value: a.alarmTopic.topicArn, description: 'Point your CloudWatch alarms\' ALARM and OK actions here' });
+    new CfnOutput(this, 'PoliciesTable', { value: a.tables.policies.tableName, description: 'export POLICIES_TABLE=<this>' });
+    new CfnOutput(this, 'StateTable', { value: a.tables.state.tableName, description: 'export STATE_TABLE=<this>' });
+    new CfnOutput(this, 'AuditTable', { value: a.tables.audit.tableName, description: 'export AUDIT_TABLE=<this>' });
+    new CfnOutput(this, 'DashboardName', { value: a.dashboard.dashboardName });
+    new CfnOutput(this, 'DeadLetterQueueUrl', { value: a.deadLetterQueue.queueUrl });
   }
 
   private autoscalerProps(config: DeploymentConfig): AutoscalerProps {
@@ -29,6 +37,7 @@ export class AutoscalerStack extends Stack {
     return {
       ...(config.scheduleMinutes !== undefined ? { schedule: Duration.minutes(config.scheduleMinutes) } : {}),
       ...(config.replicaCeiling !== undefined ? { replicaCeiling: config.replicaCeiling } : {}),
+      ...(config.auditRetentionDays !== undefined ? { auditRetentionDays: config.auditRetentionDays } : {}),
       ...(config.logRetentionDays !== undefined ? { logRetention: config.logRetentionDays } : {}),
       ...(config.alarmTopicArn ? { alarmTopic: sns.Topic.fromTopicArn(this, 'ExistingAlarmTopic', config.alarmTopicArn) } : {}),
       ...(config.operatorTopicArn ? { operatorTopic: sns.Topic.fromTopicArn(this, 'OperatorTopic', config.operatorTopicArn) } : {}),

@@ -1,8 +1,6 @@
 /** `autoscaler demo`: the local engine scaling a busybox service behind HAProxy under a ramping load. */
 import { parseArgs } from 'node:util';
-import { checkServices, loadServicesEnvFile, settingsFromEnvironment } from '../../shared/demo/services.ts';
-import { demoModel, runDemo, scaleDownWindow } from '../../shared/demo/run.ts';
-import { formatAuditRow } from './audit.ts';
+import { demoModel, scaleDownWindow } from '../../shared/demo/model.ts';
 
 export const summary = 'Watch the engine scale a busybox service behind HAProxy out and in under a ramping load (local Docker + HAProxy)';
 
@@ -63,6 +61,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const json = values.json === true;
 
+  // Loaded only now: --help and usage errors stay quick.
+  const { checkServices, loadServicesEnvFile, settingsFromEnvironment } = await import('../../shared/demo/services.ts');
   loadServicesEnvFile(new URL('../../.test-services.env', import.meta.url));
   let settings;
   try {
@@ -76,6 +76,9 @@ export async function run(args: string[]): Promise<number> {
     console.error(`autoscaler demo: cannot run:\n${problems.join('\n')}`);
     return 1;
   }
+
+  const { runDemo } = await import('../../shared/demo/run.ts');
+  const { formatAuditRow } = await import('./audit.ts');
 
   // With --json stdout carries only the summary line; everything else goes to stderr.
   const out = json ? process.stderr : process.stdout;

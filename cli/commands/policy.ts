@@ -14,8 +14,10 @@ Subcommands:
   apply -f FILE|DIR [-f …] [--dry-run]   validate every policy first (nothing is written if any is invalid),
                                          print what changes (added / changed with a YAML diff / unchanged), then
                                          write; a policy someone else changed since it was read is rejected
+                                         (not written; the others are; exit 1). Policies missing from the
+                                         files are left alone (use delete)
   list [--json]                          all policies (--json: a JSON array)
-  get ID [--json]                        one policy as YAML (or JSON)
+  get ID [--version N] [--json]          one policy as YAML (or JSON); --version: an earlier version
   delete ID [--version N]                delete a policy (only if still at version N, when given)
   export [--out FILE]                    every policy as multi-document YAML (stdout, or FILE)
 
@@ -62,9 +64,12 @@ export async function run(args: string[]): Promise<number> {
     case 'list':
       if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
       return list(values.json === true, values.local);
-    case 'get':
+    case 'get': {
       if (rest.length !== 1) return usage('name one policy id');
-      return get(rest[0]!, values.json === true, values.local);
+      const version = values.version === undefined ? undefined : Number(values.version);
+      if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
+      return get(rest[0]!, version, values.json === true, values.local);
+    }
     case 'delete': {
       if (rest.length !== 1) return usage('name one policy id');
       const version = values.version === undefined ? undefined : Number(values.version);
@@ -144,12 +149,12 @@ async function list(json: boolean, local: string | undefined): Promise<number> {
   }
 }
 
-async function get(id: string, json: boolean, local: string | undefined): Promise<number> {
+async function get(id: string, version: number | undefined, json: boolean, local: string | undefined): Promise<number> {
   const { stores, close } = await openStores(local);
   try {
-    const record = await stores.policies.get(id);
+    const record = version === undefined ? await stores.policies.get(id) : await stores.policies.getVersion(id, version);
     if (!record) {
-      console.error(`autoscaler policy get: no policy "${id}"`);
+      console.error(`autoscaler policy get: no policy "${id}"${version === undefined ? '' : ` at version ${version}`}`);
       return 1;
     }
     if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, policy: record.policy }, null, 2));

@@ -51,6 +51,16 @@ haproxy_answers() {
   printf 'show info\n' | timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$haproxy_runtime_port; cat >&3; cat <&3" 2>/dev/null | grep -q '^Name: HAProxy'
 }
 
+haproxy_runtime() {
+  printf '%s\n' "$1" | timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$haproxy_runtime_port; cat >&3; cat <&3" 2>/dev/null
+}
+# A reused HAProxy must still hold its static server (a test that deleted it would skew the next run).
+if haproxy_answers && ! haproxy_runtime 'show servers state web' | grep -q ' static-1 '; then
+  echo "test-services: haproxy: static server missing; restarting"
+  [ -f "$haproxy_dir/haproxy.pid" ] && kill "$(cat "$haproxy_dir/haproxy.pid")" 2>/dev/null || true
+  for _ in $(seq 1 30); do haproxy_answers || break; sleep 0.1; done
+fi
+
 if haproxy_answers; then
   echo "test-services: haproxy: reusing HAProxy on 127.0.0.1:$haproxy_runtime_port"
 else

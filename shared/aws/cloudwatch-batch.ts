@@ -44,16 +44,22 @@ export async function fetchCloudWatch(requests: readonly CloudWatchRequest[], op
     const region = request.region ?? '';
     byRegion.set(region, [...(byRegion.get(region) ?? []), request]);
   }
-  await Promise.all(
-    [...byRegion].map(async ([region, inRegion]) => {
-      for (const chunk of chunks(inRegion)) {
-        const found = await fetchChunk(region || undefined, chunk, now, options.signal);
-        for (const [key, result] of found) results.set(key, result);
-      }
-    }),
-  );
+  // A few calls at a time per region: fast for thousands of metrics, well inside GetMetricData's TPS quota.
+  const work = [...byRegion].flatMap(([region, inRegion]) => chunks(inRegion).map((chunk) => ({ region: region || undefined, chunk })));
+  let next = 0;
+  const worker = async () => {
+    while (next < work.length) {
+      const { region, chunk } = work[next++]!;
+      const found = await fetchChunk(region, chunk, now, options.signal);
+      for (const [key, result] of found) results.set(key, result);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(callConcurrency, work.length) }, worker));
   return results;
 }
+
+/** GetMetricData calls in flight at once. */
+export const callConcurrency = 4;
 
 /** Packs whole requests (an expression stays with its sub-metrics) into chunks of ≤ 500 queries. */
 function chunks(requests: readonly CloudWatchRequest[]): CloudWatchRequest[][] {

@@ -10,37 +10,16 @@ import type { AuditRecord } from '../audit/record.ts';
 import { evaluate } from '../evaluate/evaluate.ts';
 import type { StoredPolicy } from '../evaluate/types.ts';
 import { startDynalite } from '../local/dynalite.ts';
-import { defaultRegistry, load } from '../plugins/registry.ts';
-import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
+import { defaultRegistry } from '../plugins/registry.ts';
 import { Policy, targetKey } from '../policy/schema.ts';
 import type { StoredAuditRecord } from '../state/audit.ts';
 import { documentClient, localClient, storesFor } from '../state/client.ts';
 import { createTables } from '../state/create.ts';
 import { localTableNames } from '../state/tables.ts';
 import { rampProfile, startLoad } from './load.ts';
-import { dockerOf, endpointName, removeServiceContainers, removeServiceServers, runtimeOf, servicePort, startTemplate, type DemoSettings } from './services.ts';
+import { demoModel, scaleDownWindow } from './model.ts';
+import { dockerOf, endpointName, registerService, removeServiceContainers, removeServiceServers, runtimeOf, servicePort, startTemplate, type DemoSettings } from './services.ts';
 import { describeAction, statusLine, summarize, type DemoSummary, type StatusFields } from './summary.ts';
-
-/** The demo's fixed model; --help quotes these. */
-export const demoModel = {
-  /** Requests per second one replica is meant to take (the target rule's perReplica on HAProxy's backend `rate`). */
-  perReplica: 8,
-  /** Peak of the load, requests per second: 5 replicas' worth. */
-  peak: 40,
-  capacity: { min: 1, max: 6 },
-  /** Seconds each request spends in the container (a CGI that sleeps): what makes `scur` move. */
-  requestCostSeconds: 0.1,
-  /** Seconds between evaluations. */
-  intervalSeconds: 2,
-  maxInFlight: 64,
-  requestTimeoutMs: 5_000,
-  tolerance: 0.1,
-} as const;
-
-/** Scale-down stabilization: a sixth of the run, 5 to 15 s, so that scale-in shows within the run. */
-export function scaleDownWindow(durationSeconds: number): number {
-  return Math.min(15, Math.max(5, Math.round(durationSeconds / 6)));
-}
 
 export function demoPolicy(service: string, backend: string, durationSeconds: number): Policy {
   return Policy.parse({
@@ -233,15 +212,3 @@ export function replicaTimeline(records: readonly AuditRecord[], startedAt: numb
   return points.sort((a, b) => a[0] - b[0]).map(([t, n]) => [Math.max(0, t), n]);
 }
 
-/** Makes HAProxy hold exactly the service's running containers (the Docker target's reconcile, with the load balancer). */
-async function registerService(policy: Policy, settings: DemoSettings): Promise<void> {
-  const ctx = { endpoints: settings.endpoints, signal: AbortSignal.timeout(30_000) };
-  const target = await load<ScaleTarget>('targets', policy.target.type, defaultRegistry);
-  const factory = await load<LoadBalancerFactory>('loadBalancers', policy.loadBalancer!.type, defaultRegistry);
-  const loadBalancer = factory.create(policy.loadBalancer!, policy.target, ctx);
-  const result = await target.reconcile!({ policy, target: policy.target, loadBalancer }, ctx);
-  const added = (result.loadBalancer as { added?: unknown[] } | undefined)?.added ?? [];
-  if (added.length === 0 && ((result.members as unknown[] | undefined)?.length ?? 0) === 0) {
-    throw new Error(`the service's template container has no address HAProxy can reach (reconcile: ${JSON.stringify(result)})`);
-  }
-}

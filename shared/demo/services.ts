@@ -10,6 +10,9 @@ import type { Endpoints } from '../config/endpoints.ts';
 import { endpointsFromEnvironment } from '../local/endpoints.ts';
 import { runCommand, runtimeTarget, runExpecting, showServersState, type RuntimeTarget } from '../haproxy/runtime.ts';
 import { serverName, serverPrefix } from '../loadbalancers/haproxy.ts';
+import { defaultRegistry, load } from '../plugins/registry.ts';
+import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
+import type { Policy } from '../policy/schema.ts';
 import { dockerHost, type DockerHost } from '../targets/docker/client.ts';
 import { SERVICE_LABEL } from '../targets/docker/spec.ts';
 
@@ -183,6 +186,18 @@ export async function removeServiceServers(runtime: RuntimeTarget, backend: stri
     });
   }
   return ours.map((s) => s.name);
+}
+
+/** Makes HAProxy hold exactly the service's running containers (the Docker target's reconcile, with the load balancer). */
+export async function registerService(policy: Policy, settings: DemoSettings): Promise<void> {
+  const ctx = { endpoints: settings.endpoints, signal: AbortSignal.timeout(30_000) };
+  const target = await load<ScaleTarget>('targets', policy.target.type, defaultRegistry);
+  const factory = await load<LoadBalancerFactory>('loadBalancers', policy.loadBalancer!.type, defaultRegistry);
+  const loadBalancer = factory.create(policy.loadBalancer!, policy.target, ctx);
+  const result = await target.reconcile!({ policy, target: policy.target, loadBalancer }, ctx);
+  if (((result.members as unknown[] | undefined)?.length ?? 0) === 0) {
+    throw new Error(`the service's template container has no address HAProxy can reach (reconcile: ${JSON.stringify(result)})`);
+  }
 }
 
 /** The HAProxy server name the load balancer plug-in gives a container. */

@@ -107,7 +107,6 @@ export async function evaluate(
     const startedAt = new Date(now()).toISOString();
     let acting = false;
     const written: Array<{ policyId: string }> = [];
-    const controller = new AbortController();
     try {
       await withTimeout(
         timeoutMs,
@@ -133,7 +132,6 @@ export async function evaluate(
             },
           });
         },
-        controller,
       );
     } catch (error) {
       const text = error instanceof TimeoutError ? `timed out after ${timeoutMs} ms${acting ? ' while acting (the next evaluation records the outcome)' : ''}` : message(error);

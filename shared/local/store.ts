@@ -4,7 +4,7 @@
  * audit commands use that server while it answers, or open the directory themselves otherwise.
  */
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { documentClient, localClient, storesFor, type Stores } from '../state/client.ts';
 import { createTables } from '../state/create.ts';
@@ -21,6 +21,38 @@ export interface LocalStore {
 
 const endpointFile = (dir: string) => join(dir, 'endpoint');
 const dataDir = (dir: string) => join(dir, 'dynamodb');
+const ownerFile = (dir: string) => join(dir, 'owner.pid');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Claims DIR for this process before dynalite opens it: LevelDB's own lock failure surfaces inside
+ * dynalite as an uncaught error, so a second process must learn it is in use here, with a clear message.
+ */
+async function claim(dir: string): Promise<() => Promise<void>> {
+  await mkdir(dir, { recursive: true });
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await writeFile(ownerFile(dir), `${process.pid}\n`, { flag: 'wx' });
+      return () => rm(ownerFile(dir), { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const pid = Number((await readFile(ownerFile(dir), 'utf8').catch(() => '')).trim());
+      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid)) {
+        throw new Error(`the local store in ${dir} is in use by process ${pid}, which does not serve it (only \`autoscaler local\` shares its store); try again when it ends`);
+      }
+      await rm(ownerFile(dir), { force: true }); // left by a process that is gone
+    }
+  }
+  throw new Error(`could not claim the local store in ${dir}`);
+}
 
 async function answers(endpoint: string): Promise<boolean> {
   const client = localClient(endpoint);
@@ -54,13 +86,18 @@ export async function openLocalStore(dir: string): Promise<LocalStore> {
 
 /** Serves DIR (creating the tables); with `publish`, writes DIR/endpoint for other processes. */
 export async function serveLocalStore(dir: string, publish = true): Promise<LocalStore> {
-  const server = await startDynalite(dataDir(dir));
+  const release = await claim(dir);
+  const server = await startDynalite(dataDir(dir)).catch(async (error: unknown) => {
+    await release();
+    throw error;
+  });
   const client = localClient(server.endpoint);
   try {
     await createTables(client, localTableNames);
   } catch (error) {
     client.destroy();
     await server.close();
+    await release();
     const text = (error as Error).message;
     throw new Error(/lock|LEVEL_/i.test(text) ? `the local store in ${dir} is in use by another process and its endpoint does not answer (${text})` : `opening the local store in ${dir}: ${text}`);
   }
@@ -76,6 +113,7 @@ export async function serveLocalStore(dir: string, publish = true): Promise<Loca
       }
       client.destroy();
       await server.close();
+      await release();
     },
   };
 }

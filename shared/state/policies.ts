@@ -4,13 +4,16 @@
  * Layout: see shared/state/tables.ts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Policy } from '../policy/schema.ts';
 import type { StoredPolicy } from '../evaluate/types.ts';
 
 const listPartition = 'policies';
 const policySortKey = (id: string) => `policy#${id}`;
 const alarmPartition = (alarmName: string) => `alarm#${alarmName}`;
+/** Every version ever written of a policy, kept for `policy get --version` and to see who changed what. */
+const versionsPartition = (id: string) => `versions#${id}`;
+const versionSortKey = (version: number) => `v#${String(version).padStart(9, '0')}`;
 
 /** Someone else changed (or created, or deleted) the policy since it was read: nothing was written. */
 export class StalePolicyError extends Error {
@@ -76,6 +79,12 @@ export class PolicyStore {
     return found[0];
   }
 
+  /** One earlier (or the current) version of a policy, as it was written. */
+  async getVersion(id: string, version: number): Promise<PolicyRecord | undefined> {
+    const result = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: versionsPartition(id), sk: versionSortKey(version) } }));
+    return result.Item ? fromItem(result.Item as PolicyItem) : undefined;
+  }
+
   /** Enabled policies bound to the alarm: one Query over its bindings, one BatchGet of the policies. */
   async forAlarm(alarmName: string): Promise<PolicyRecord[]> {
     const ids: string[] = [];
@@ -130,6 +139,7 @@ export class PolicyStore {
       if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(policy.id, expectedVersion);
       throw error;
     }
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, pk: versionsPartition(policy.id), sk: versionSortKey(version) } }));
     for (const alarm of removed) await this.#deleteBinding(alarm, policy.id);
     return version;
   }

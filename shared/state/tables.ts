@@ -7,6 +7,7 @@
  * policies (pk, sk)
  *   pk "policies", sk "policy#<id>"        one item per policy: id, version, enabled, document (JSON), updatedAt.
  *                                          One partition, so `policy list` and the schedule tick are a Query, not a Scan.
+ *   pk "versions#<id>", sk "v#<000000001>"  every version written (same attributes), for `policy get --version`.
  *   pk "alarm#<alarmName>", sk "policy#<id>"  one binding per (alarm, policy): an alarm finds its policies with one
  *                                          Query plus one BatchGet, however many policies exist.
  *

@@ -60,6 +60,8 @@ describe('autoscaler policy (local store on dynalite)', () => {
     const second = await cli('apply', '-f', file);
     await cli('list', '--json');
     const afterApply = JSON.parse(out.join('\n')) as Array<{ id: string; version: number; policy: { capacity: { max: number } } }>;
+    await cli('get', 'web', '--version', '1');
+    const firstVersion = out.join('');
     // Assess
     expect([first, dry, second]).toEqual([0, 0, 0]);
     expect(firstOut).toContain('+ web (added)');
@@ -68,6 +70,7 @@ describe('autoscaler policy (local store on dynalite)', () => {
     expect(dryOut).toContain('worker (unchanged, version 1)');
     expect(afterDry.map((p) => [p.id, p.version])).toEqual([['web', 1], ['worker', 1]]);
     expect(afterApply.map((p) => [p.id, p.version, p.policy.capacity.max])).toEqual([['web', 2, 12], ['worker', 1, 5]]);
+    expect(firstVersion).toMatch(/# version 1,[^]*max: 10/);
   });
 
   it('rejects invalid policies with file: path: message and writes nothing, not even the valid ones', async () => {

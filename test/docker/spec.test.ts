@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { isLoopback, parseTcpHost } from '../../shared/targets/docker/client.ts';
 import { memberOf, servicePort } from '../../shared/targets/docker/members.ts';
 import { FileSpecStore, MemorySpecStore, type RecordedSpec } from '../../shared/targets/docker/spec-store.ts';
-import { cloneName, cloneSpec, ephemeralPortBindings, specFromInspect } from '../../shared/targets/docker/spec.ts';
+import { cloneName, cloneSpec, compareCreated, ephemeralPortBindings, specFromInspect } from '../../shared/targets/docker/spec.ts';
 import { templateOrder } from '../../shared/targets/docker/target.ts';
 
 const ID = 'abcdef0123456789'.repeat(4);
@@ -151,6 +151,15 @@ describe('endpoint checks', () => {
     expect(parseTcpHost('tcp://edge-1.internal:2376')).toEqual({ hostname: 'edge-1.internal', port: 2376 });
     expect(() => parseTcpHost('http://edge:2376')).toThrow('docker endpoint host "http://edge:2376": expected tcp://host:port');
     expect(() => parseTcpHost('tcp://edge:70000')).toThrow('port must be 1-65535');
+  });
+});
+
+describe('compareCreated', () => {
+  it('orders Docker creation times to the nanosecond although Docker trims trailing zeros', () => {
+    expect(compareCreated('2026-01-01T00:00:05.12345Z', '2026-01-01T00:00:05.123456789Z')).toBe(-1);
+    expect(compareCreated('2026-01-01T00:00:05Z', '2026-01-01T00:00:05.000000001Z')).toBe(-1);
+    expect(compareCreated('2026-01-01T00:00:06Z', '2026-01-01T00:00:05.9Z')).toBe(1);
+    expect(compareCreated('2026-01-01T00:00:05.1Z', '2026-01-01T00:00:05.100000000Z')).toBe(0);
   });
 });
 

@@ -21,6 +21,7 @@ import {
   serviceName,
   testContext,
   testDocker,
+  waitFor,
 } from './helpers.ts';
 
 const byName = (name: string) => testDocker().getContainer(name).inspect();
@@ -127,7 +128,8 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     const created = clones.map((c) => Date.parse(c.Created)).sort((a, b) => a - b);
     const firstStarted = Math.min(...clones.map((c) => Date.parse(c.State.StartedAt)));
     expect(created[2]!).toBeLessThan(firstStarted);
-    const newestFirst = [...clones].sort((a, b) => b.Created.localeCompare(a.Created)).map((c) => c.Name.slice(1));
+    const nanos = (t: string) => t.replace(/(\.(\d+))?Z$/, (_m, _f, d: string | undefined) => `.${(d ?? '').padEnd(9, '0')}Z`);
+    const newestFirst = [...clones].sort((a, b) => (nanos(a.Created) < nanos(b.Created) ? 1 : -1)).map((c) => c.Name.slice(1));
     expect(inResult.replicas).toBe(2);
     expect([...(inResult.details.removed as string[])].sort()).toEqual(newestFirst.slice(0, 2).sort());
     expect(names(afterIn)).toEqual([template.Name.slice(1), newestFirst[2]!].sort());
@@ -223,7 +225,8 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     expect(recreated.Config.Labels).toEqual(template.Config.Labels);
     expect(recreated.Config.Env).toEqual(template.Config.Env);
     expect(recreated.Config.Labels['autoscaler.managed']).toBeUndefined();
-    expect(await httpGet(`http://${recreated.NetworkSettings.Networks[network()]!.IPAddress}:${HTTP_PORT}/`)).toBe('ok');
+    // Running is all a container without a healthcheck promises; httpd may take a moment to listen.
+    expect(await waitFor('the recreated container to serve', () => httpGet(`http://${recreated.NetworkSettings.Networks[network()]!.IPAddress}:${HTTP_PORT}/`))).toBe('ok');
   });
 
   it('removes a clone the load balancer refused and reports Failed with details', async () => {
@@ -284,6 +287,24 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     // Assess
     expect(result.swept).toEqual([]);
     expect(names(await serviceContainers(service))).toContain(starting.Name.slice(1));
+  });
+
+  it('clones from the recorded spec when every container of the service is gone', async () => {
+    // Prepare
+    const service = serviceName('fromspec');
+    const template = await createTemplate(service, { labels: { 'app.version': '7' } });
+    const store = new MemorySpecStore();
+    const policy = dockerPolicy(service, { availability: { restartStopped: true, recreateRemoved: false } });
+    await dockerTarget.ensureAvailability!(scaleRequest(policy), testContext({ specStore: store }));
+    await testDocker().getContainer(template.Id).remove({ force: true });
+
+    // Act
+    const result = await dockerTarget.scale(scaleRequest(policy), 1, testContext({ specStore: store }));
+
+    // Assess
+    expect(result.details).toMatchObject({ template: `${template.Name.slice(1)} (recorded spec)` });
+    const [clone] = await serviceContainers(service);
+    expect(clone).toMatchObject({ State: 'running', Labels: { 'app.version': '7', 'autoscaler.managed': 'true' } });
   });
 
   it('fails with the host named when the service has nothing to clone', async () => {

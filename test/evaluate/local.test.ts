@@ -1,4 +1,4 @@
-import { access, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -49,6 +49,17 @@ describe('autoscaler local (dynalite under --data DIR, in-memory target)', () =>
     expect(endpointLeft).toBe(false);
     expect(audit.at(-1)).toMatchObject({ status: 'Successful', desiredReplicas: 3 });
     expect(audit.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a store directory held by another live process that does not serve it is refused with a clear error', async () => {
+    // Prepare: the parent process (alive, and not serving) claims the directory.
+    const data = join(dir, 'held');
+    await mkdir(data, { recursive: true });
+    await writeFile(join(data, 'owner.pid'), `${process.ppid}\n`);
+    // Act
+    const opening = openLocalStore(data);
+    // Assess
+    await expect(opening).rejects.toThrow(`the local store in ${data} is in use by process ${process.ppid}`);
   });
 
   it('endpointsFromEnvironment maps DOCKER_HOST, HAPROXY_RUNTIME and REDIS_URL to endpoints named "local"', () => {

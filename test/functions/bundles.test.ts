@@ -3,8 +3,7 @@
  * imported on this Node (24, the Lambda's major version) and invoked with sample events against
  * dynalite (CloudWatch: local fake JSON endpoint; local fake Kubernetes API server).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
@@ -14,14 +13,21 @@ import { Policy } from '../../shared/policy/schema.ts';
 import { lambdaContext, scheduledEvent, seed, snsAlarmEvent, startScenario, type Scenario } from './scenario.ts';
 
 type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Promise<any>;
+/**
+ * The bundles are written under node_modules/.cache, which vitest leaves to Node's own import()
+ * (no transform): each bundle is loaded exactly as Lambda loads it.
+ */
+const nativeImport = (url: string) => import(/* @vite-ignore */ url) as Promise<{ handler: Handler }>;
 const kubernetesLoaded = () => (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] === true;
 
+const cacheRoot = join(import.meta.dirname, '../../node_modules/.cache/autoscaler-bundles');
 let dir: string;
 let scenario: Scenario;
 const bundles: Record<string, string> = {};
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'bundles-'));
+  mkdirSync(cacheRoot, { recursive: true });
+  dir = mkdtempSync(join(cacheRoot, 'bundles-'));
   for (const [name, entry] of Object.entries(handlerEntries)) {
     bundles[name] = join(dir, name, 'index.mjs');
     await build(esbuildOptionsFor(entry, bundles[name]!));
@@ -45,12 +51,14 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     });
     await scenario.stores.policies.put(dockerOnly, 0);
     // Act
-    const { handler } = (await import(pathToFileURL(bundles.evaluate!).href)) as { handler: Handler };
+    const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
     const loadedAtImport = kubernetesLoaded();
     const summary = await handler(scheduledEvent('bundle-tick-1'), lambdaContext('bundle-1'));
     // Assess
     expect(loadedAtImport).toBe(false);
     expect(summary).toMatchObject({ policies: 1, failures: 1 });
+    const [record] = await scenario.stores.audit.list({ policyId: 'docker-only', limit: 1 });
+    expect(record!.error).toMatch(/unknown docker endpoint "nowhere"/);
     expect(kubernetesLoaded()).toBe(false);
     await scenario.stores.policies.delete('docker-only', 1);
   });
@@ -58,7 +66,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
   it('the evaluate bundle scales a Kubernetes workload on a schedule tick (loading the client then)', async () => {
     // Prepare
     await seed(scenario);
-    const { handler } = (await import(pathToFileURL(bundles.evaluate!).href)) as { handler: Handler };
+    const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
     // Act
     const summary = await handler(scheduledEvent('bundle-tick-2'), lambdaContext('bundle-2'));
     // Assess
@@ -72,7 +80,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
   it('the alarm bundle handles an SNS alarm notification', async () => {
     // Prepare
     await seed(scenario);
-    const { handler } = (await import(pathToFileURL(bundles.alarm!).href)) as { handler: Handler };
+    const { handler } = await nativeImport(pathToFileURL(bundles.alarm!).href);
     // Act
     const result = await handler(snsAlarmEvent('bundle-msg-1', 'ALARM'), lambdaContext('bundle-3'));
     // Assess
@@ -82,7 +90,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
 
   it('the alarm bundle rejects a malformed event with a clear error', async () => {
     // Prepare
-    const { handler } = (await import(pathToFileURL(bundles.alarm!).href)) as { handler: Handler };
+    const { handler } = await nativeImport(pathToFileURL(bundles.alarm!).href);
     // Act
     const attempt = handler({ Records: [{ Sns: { MessageId: 'x', Message: 'not json' } }] }, lambdaContext('bundle-4'));
     // Assess

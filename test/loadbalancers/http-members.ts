@@ -14,18 +14,18 @@ export interface HttpMember {
   close(): Promise<void>;
 }
 
-export async function startMember(name: string, delayMs = 0): Promise<HttpMember> {
+export async function startMember(name: string, delayMs = 0, host = '127.0.0.1'): Promise<HttpMember> {
   const server: Server = createServer((req, res) => {
     member.hits++;
     const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? member.delayMs);
     setTimeout(() => res.end(name), delay);
   });
   server.keepAliveTimeout = 1_000;
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const { port } = server.address() as AddressInfo;
   const member: HttpMember = {
     name,
-    address: '127.0.0.1',
+    address: host,
     port,
     hits: 0,
     delayMs,
@@ -56,16 +56,26 @@ function getOnNewConnection(url: string): Promise<{ status: number; body: string
  * and failures. `newConnectionEach` opens one connection per request: an nginx reload closes idle
  * keep-alive connections, a race that clients settle by retrying and that is not the drain's doing.
  */
-export function loadLoop(url: string, concurrency: number, options: { newConnectionEach?: boolean } = {}) {
+export function loadLoop(url: string, concurrency: number, options: { newConnectionEach?: boolean; retryResetOnce?: boolean } = {}) {
   const bodies = new Map<string, number>();
   const failures: string[] = [];
   let requests = 0;
+  let retried = 0;
+  const once = () => (options.newConnectionEach ? getOnNewConnection(url) : fetch(url).then(async (r) => ({ status: r.status, body: await r.text() })));
+  // An nginx worker shutting down on reload may close a connection it accepted before reading the
+  // request; HTTP clients retry an idempotent request on such a reset, and so may this loop.
+  const send = () =>
+    once().catch((err: NodeJS.ErrnoException) => {
+      if (!options.retryResetOnce || (err.code !== 'ECONNRESET' && !/socket hang up/.test(err.message))) throw err;
+      retried++;
+      return once();
+    });
   let running = true;
   const worker = async () => {
     while (running) {
       requests++;
       try {
-        const { status, body } = options.newConnectionEach ? await getOnNewConnection(url) : await fetch(url).then(async (r) => ({ status: r.status, body: await r.text() }));
+        const { status, body } = await send();
         if (status < 200 || status > 299) failures.push(`HTTP ${status}: ${body.slice(0, 80)}`);
         else bodies.set(body, (bodies.get(body) ?? 0) + 1);
       } catch (err) {
@@ -79,6 +89,9 @@ export function loadLoop(url: string, concurrency: number, options: { newConnect
     failures,
     get requests() {
       return requests;
+    },
+    get retried() {
+      return retried;
     },
     async stop() {
       running = false;

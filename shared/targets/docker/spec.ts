@@ -164,3 +164,14 @@ export function cloneName(service: string, now: number, random: string): string 
   const base = service.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '') || 'service';
   return `${base.slice(0, 80)}-as-${now.toString(36)}-${random}`;
 }
+
+/**
+ * Orders Docker's RFC 3339 creation times to the nanosecond. Docker trims trailing zeros of the
+ * fraction (`…:05.1Z` vs `…:05.123456789Z`), so plain string order is wrong; pad first.
+ */
+export function compareCreated(a: string, b: string): number {
+  const normalise = (t: string) => t.replace(/(\.(\d+))?Z$/, (_m, _f, digits: string | undefined) => `.${(digits ?? '').padEnd(9, '0')}Z`);
+  const x = normalise(a);
+  const y = normalise(b);
+  return x < y ? -1 : x > y ? 1 : 0;
+}

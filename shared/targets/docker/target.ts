@@ -23,7 +23,7 @@ import { targetKey, type DockerTarget } from '../../policy/schema.ts';
 import { call, dockerHost, type DockerHost } from './client.ts';
 import { memberOf, servicePort } from './members.ts';
 import { MemorySpecStore, type SpecStore } from './spec-store.ts';
-import { MANAGED_LABEL, SERVICE_LABEL, cloneName, cloneSpec, containerName, specFromInspect, type ContainerSpec } from './spec.ts';
+import { MANAGED_LABEL, SERVICE_LABEL, cloneName, cloneSpec, compareCreated, containerName, specFromInspect, type ContainerSpec } from './spec.ts';
 
 /** The plug-in context, plus where recorded specs live (absent: a process-wide in-memory store). */
 export interface DockerPluginContext extends PluginContext {
@@ -65,6 +65,21 @@ async function inspect(host: DockerHost, id: string, signal: AbortSignal): Promi
 export function templateOrder(containers: readonly Listed[]): Listed[] {
   const rank = (c: Listed) => (isManaged(c) ? 2 : 0) + (c.State === 'running' ? 0 : 1);
   return [...containers].sort((a, b) => rank(a) - rank(b) || a.Created - b.Created || listedName(a).localeCompare(listedName(b)));
+}
+
+/**
+ * The template: first in `templateOrder`. The list gives creation times in whole seconds, so
+ * containers created in the same second are told apart by inspecting them (nanoseconds).
+ */
+async function pickTemplate(host: DockerHost, listed: readonly Listed[], signal: AbortSignal): Promise<Listed | undefined> {
+  const ordered = templateOrder(listed);
+  const first = ordered[0];
+  if (!first) return undefined;
+  const tied = ordered.filter((c) => c.Created === first.Created && isManaged(c) === isManaged(first) && c.State === first.State);
+  if (tied.length === 1) return first;
+  const created = await Promise.all(tied.map(async (c) => ({ c, at: (await inspect(host, c.Id, signal)).Created })));
+  created.sort((a, b) => compareCreated(a.at, b.at));
+  return created[0]!.c;
 }
 
 /** Runs `work` over `items`, at most `bound` at a time, in order of start; never rejects. */
@@ -234,7 +249,7 @@ async function scaleOut(host: DockerHost, request: Request, listed: readonly Lis
   // The template: the oldest original (running first); with none left, a recorded spec of one.
   let template: ContainerSpec | undefined;
   let templateName: string;
-  const candidate = templateOrder(listed)[0];
+  const candidate = await pickTemplate(host, listed, ctx.signal);
   if (candidate) {
     const info = await inspect(host, candidate.Id, ctx.signal);
     if (!isManaged(info.Config)) await recordOriginals(store, key, [info]);
@@ -284,7 +299,7 @@ async function scaleIn(host: DockerHost, request: Request, listed: readonly List
   const running = listed.filter((c) => c.State === 'running');
   // Only managed clones are candidates; creation times from inspect (nanoseconds) order clones started in the same second.
   const clones = await Promise.all(running.filter(isManaged).map((c) => inspect(host, c.Id, ctx.signal)));
-  clones.sort((a, b) => b.Created.localeCompare(a.Created) || containerName(b).localeCompare(containerName(a)));
+  clones.sort((a, b) => compareCreated(b.Created, a.Created) || containerName(b).localeCompare(containerName(a)));
   const chosen = clones.slice(0, count);
   const notRemovable = count - chosen.length;
   const lb = request.loadBalancer;
@@ -336,7 +351,7 @@ export const dockerTarget: ScaleTarget<DockerTarget> = {
   async describe(request, ctx): Promise<TargetState> {
     const host = await dockerHost(request.target.endpoint, ctx);
     const listed = await listService(host, request.target.service, ctx.signal);
-    const template = templateOrder(listed)[0];
+    const template = await pickTemplate(host, listed, ctx.signal);
     return {
       replicas: listed.filter((c) => c.State === 'running').length,
       labels: { ...(template?.Labels ?? {}) },

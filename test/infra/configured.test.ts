@@ -1,0 +1,173 @@
+/**
+ * The `Autoscaler` construct with every prop set (existing topic, VPC, secrets, EKS clusters,
+ * endpoints, ceiling, retention, removal policy, dashboard targets), synthesized once in memory with
+ * both cdk-nag packs registered the way infra/app.ts registers them.
+ */
+import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { Autoscaler, kubernetesScalerGroup } from '../../infra/autoscaler.ts';
+import { addNagChecks } from '../../infra/nag.ts';
+import { asList, identityStatements, statementsWithAction } from './template-helpers.ts';
+
+const account = '123456789012';
+const region = 'eu-west-1';
+const existingTopicArn = `arn:aws:sns:${region}:${account}:existing-alarms`;
+const tlsSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:autoscaler/edge-1-tls-AbCdEf`;
+
+let template: Template;
+let packs: ReturnType<typeof addNagChecks>;
+let app: App;
+let synthError: unknown;
+
+beforeAll(() => {
+  // Prepare
+  app = new App();
+  const stack = new Stack(app, 'Configured', { env: { account, region } });
+  const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
+  const subnets = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'].map((id, i) => ec2.Subnet.fromSubnetId(stack, `Subnet${i}`, id));
+  new Autoscaler(stack, 'Autoscaler', {
+    schedule: Duration.minutes(5),
+    alarmTopic: sns.Topic.fromTopicArn(stack, 'Existing', existingTopicArn),
+    operatorTopic: sns.Topic.fromTopicArn(stack, 'Ops', `arn:aws:sns:${region}:${account}:ops`),
+    vpc,
+    vpcSubnets: { subnets },
+    secrets: [
+      secretsmanager.Secret.fromSecretCompleteArn(stack, 'Tls', tlsSecretArn),
+      secretsmanager.Secret.fromSecretNameV2(stack, 'RedisPassword', 'autoscaler/redis'),
+    ],
+    eksClusters: [
+      { clusterName: 'prod', namespaces: ['workers', 'web'] },
+      { clusterName: 'staging', namespaces: ['web'] },
+    ],
+    endpoints: {
+      docker: { 'edge-1': { host: 'tcp://10.0.1.10:2376', tls: { ca: { secretId: tlsSecretArn, jsonKey: 'ca' }, cert: { secretId: tlsSecretArn, jsonKey: 'cert' }, key: { secretId: tlsSecretArn, jsonKey: 'key' } } } },
+      redis: { 'cache-1': { url: 'rediss://cache-1.internal:6379/0', password: { secretId: 'autoscaler/redis' } } },
+      kubernetes: { prod: { eks: { name: 'prod' } } },
+    },
+    replicaCeiling: 40,
+    logRetention: logs.RetentionDays.THREE_MONTHS,
+    removalPolicy: RemovalPolicy.DESTROY,
+    dashboardTargets: ['docker/edge-1/web'],
+  });
+  packs = addNagChecks(app);
+  // Act: the synth runs the nag plugins; it throws when any finding is left unacknowledged.
+  try {
+    app.synth();
+  } catch (error) {
+    synthError = error;
+  }
+  template = Template.fromStack(stack);
+}, 300_000);
+
+describe('Autoscaler construct, fully configured', () => {
+  it('passes cdk-nag (AwsSolutions and Serverless) with every finding acknowledged with a reason', () => {
+    // Assess
+    expect(synthError).toBeUndefined();
+    expect(packs.awsSolutions.validateScope(app).violations).toEqual([]);
+    expect(packs.serverless.validateScope(app).violations).toEqual([]);
+  });
+
+  it('subscribes the alarm function to the existing topic and creates no topic or key of its own', () => {
+    // Assess
+    template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.resourceCountIs('AWS::KMS::Key', 0);
+    template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', TopicArn: existingTopicArn });
+  });
+
+  it('reads only the named secrets', () => {
+    // Assess
+    const statements = statementsWithAction(template, 'secretsmanager:GetSecretValue');
+    expect(statements).toHaveLength(1);
+    const resources = asList(statements[0]!.Resource).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(2);
+    expect(resources[0]).toBe(JSON.stringify(tlsSecretArn));
+    expect(resources[1]).toContain(':secret:autoscaler/redis-??????');
+  });
+
+  it('describes only the named EKS clusters and gives the role access entries in the scalers group', () => {
+    // Assess
+    const statements = statementsWithAction(template, 'eks:DescribeCluster');
+    expect(statements).toHaveLength(1);
+    expect(asList(statements[0]!.Resource)).toHaveLength(2);
+    const described = JSON.stringify(statements[0]!.Resource);
+    expect(described).toContain('cluster/prod');
+    expect(described).toContain('cluster/staging');
+    expect(described).not.toContain('*');
+    template.resourceCountIs('AWS::EKS::AccessEntry', 2);
+    for (const cluster of ['prod', 'staging']) {
+      template.hasResourceProperties('AWS::EKS::AccessEntry', {
+        ClusterName: cluster,
+        KubernetesGroups: [kubernetesScalerGroup],
+        Type: 'STANDARD',
+        PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FunctionRole'), 'Arn'] },
+      });
+    }
+    // No EKS access policy (e.g. AmazonEKSEditPolicy): RBAC in the named namespaces decides.
+    for (const entry of Object.values(template.findResources('AWS::EKS::AccessEntry'))) expect(entry.Properties.AccessPolicies).toBeUndefined();
+    template.hasOutput('*', { Value: 'workers,web' });
+  });
+
+  it('runs the functions in the VPC subnets with an outbound-only security group', () => {
+    // Assess
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.VpcConfig.SubnetIds).toEqual(['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210']);
+      expect(fn.Properties.VpcConfig.SecurityGroupIds).toHaveLength(1);
+    }
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', { VpcId: 'vpc-0123456789abcdef0', SecurityGroupEgress: [Match.objectLike({ CidrIp: '0.0.0.0/0' })] });
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroup'))[0]!.Properties.SecurityGroupIngress;
+    expect(ingress).toBeUndefined();
+  });
+
+  it('passes the validated endpoints and the ceiling to the functions, and no secret value', () => {
+    // Assess
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      const variables = fn.Properties.Environment.Variables as Record<string, string>;
+      expect(variables.AUTOSCALER_CEILING).toBe('40');
+      const endpoints = JSON.parse(variables.AUTOSCALER_ENDPOINTS ?? "{}") as { docker: Record<string, { tls: { ca: unknown } }>; kubernetes: unknown; haproxy: unknown };
+      expect(endpoints.docker['edge-1']!.tls.ca).toEqual({ secretId: tlsSecretArn, jsonKey: 'ca' });
+      expect(endpoints.kubernetes).toEqual({ prod: { eks: { name: 'prod' } } });
+      expect(endpoints.haproxy).toEqual({});
+    }
+  });
+
+  it('applies the schedule, log retention and removal policy, and keeps the audit table whatever the removal policy', () => {
+    // Assess
+    template.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(5 minutes)' });
+    for (const group of Object.values(template.findResources('AWS::Logs::LogGroup'))) {
+      expect(group.Properties.RetentionInDays).toBe(90);
+      expect(group.DeletionPolicy).toBe('Delete');
+    }
+    const tables = Object.values(template.findResources('AWS::DynamoDB::Table'));
+    const audit = tables.find((t) => t.Properties.DeletionProtectionEnabled === true);
+    expect(audit?.DeletionPolicy).toBe('Retain');
+    expect(tables.filter((t) => t.DeletionPolicy === 'Delete')).toHaveLength(2);
+  });
+
+  it('sends the operational alarms to the operator topic, never to the scaling topic', () => {
+    // Assess
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
+    expect(alarms).toHaveLength(3);
+    for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([`arn:aws:sns:${region}:${account}:ops`]);
+  });
+
+  it('gives each listed dashboard target its own graph', () => {
+    // Assess
+    const dashboard = Object.values(template.findResources('AWS::CloudWatch::Dashboard'))[0]!;
+    expect(JSON.stringify(dashboard.Properties.DashboardBody)).toContain('Target docker/edge-1/web');
+  });
+
+  it('grants "*" only for GetMetricData among its own statements; the VPC permissions come from the AWS-managed Lambda VPC policy', () => {
+    // Assess
+    for (const s of identityStatements(template).filter((x) => x.Effect === 'Allow')) {
+      for (const action of asList(s.Action)) expect(action).not.toContain('*');
+      if (asList(s.Resource).includes('*')) expect(asList(s.Action)).toEqual(['cloudwatch:GetMetricData']);
+    }
+    const role = Object.values(template.findResources('AWS::IAM::Role'))[0]!;
+    expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('service-role/AWSLambdaVPCAccessExecutionRole');
+  });
+});
