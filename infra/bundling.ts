@@ -11,7 +11,7 @@
  *   the parts we do not use.
  * - No code splitting (NodejsFunction produces one file). The plug-ins' own code is in the bundle
  *   but stays uninitialised until a dynamic import() reaches it; their large client libraries
- *   (Kubernetes, Docker, Redis) are `nodeModules`, installed beside the bundle and loaded only then.
+ *   (Kubernetes) is a `nodeModules` entry, installed beside the bundle and loaded only then.
  */
 import { OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
@@ -38,11 +38,13 @@ export const bundling: BundlingOptions = {
   // Only native add-ons stay out: ssh2 (under dockerode) loads its optional `.node` crypto and
   // cpu-features inside try/catch and falls back to JavaScript; we never use SSH to reach Docker anyway.
   externalModules: ['*.node'],
-  // The plug-ins' big clients are installed next to the bundle (NodejsFunction runs npm with our
-  // lock file, so versions stay pinned) instead of inside it: a cold start parses the whole bundle
-  // file (~200 ms for 4 MB here, measured in bench/bundles.bench.ts), while a package left in
-  // node_modules costs nothing until a policy's dynamic import() reaches it.
-  nodeModules: ['@kubernetes/client-node', 'dockerode', 'ioredis'],
+  // The Kubernetes client (1.3 MB with undici) is installed next to the bundle (NodejsFunction runs
+  // npm with our lock file, so the version stays pinned) instead of inside it: a cold start parses
+  // the whole bundle file (~200 ms for 4 MB here, see bench/bundles.bench.ts), while a package left
+  // in node_modules costs nothing until shared/targets/kubernetes/client.ts import()s it. Only a
+  // package that our code reaches by dynamic import() may be listed: esbuild hoists a static import
+  // of an external package to the top of the bundle, which would load it at every cold start.
+  nodeModules: ['@kubernetes/client-node'],
   bundleAwsSDK: true,
   forceDockerBundling: false,
 };

@@ -1,15 +1,29 @@
 /**
- * The only module that imports @kubernetes/client-node. target.ts loads it with a dynamic import
- * when a Kubernetes target is first evaluated, so Docker-only deployments never evaluate the client
- * (in a single-file bundle it is present but left uninitialised). The global marker below lets the
- * bundle tests see whether that happened.
+ * The only module that uses @kubernetes/client-node, and only through a dynamic import(): the
+ * bundle leaves the package outside (infra/bundling.ts `nodeModules`), and a static import would be
+ * hoisted to the bundle's top and loaded at every cold start. So Docker-only deployments never load
+ * the client. The global marker lets the bundle tests see whether it was loaded.
  */
-import { ApiException, AppsV1Api, KubeConfig, type V1Scale } from '@kubernetes/client-node';
+import type { AppsV1Api, V1Scale } from '@kubernetes/client-node';
 import type { KubernetesEndpoint } from '../../config/endpoints.ts';
 import type { KubernetesTarget } from '../../policy/schema.ts';
 import { describeEksCluster, eksToken, tokenRefreshMs } from './eks-token.ts';
 
-(globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] = true;
+type KubernetesClient = typeof import('@kubernetes/client-node');
+let library: Promise<KubernetesClient> | undefined;
+
+function kubernetesClient(): Promise<KubernetesClient> {
+  library ??= import('@kubernetes/client-node').then((loaded) => {
+    (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] = true;
+    return loaded;
+  });
+  return library;
+}
+
+/** The client's ApiException, recognised without loading the client. */
+function isApiException(error: unknown): error is Error & { code: number; body: unknown } {
+  return error instanceof Error && typeof (error as { code?: unknown }).code === 'number' && 'body' in error;
+}
 
 export interface ScaleObject {
   readonly replicas: number;
@@ -36,6 +50,7 @@ export function clearClientCache(): void {
 export async function appsApi(clusterName: string, endpoint: KubernetesEndpoint, signal?: AbortSignal): Promise<AppsV1Api> {
   const cached = apis.get(clusterName);
   if (cached && cached.renewAt > clock()) return cached.api;
+  const { AppsV1Api, KubeConfig } = await kubernetesClient();
   const config = new KubeConfig();
   let renewAt = Number.POSITIVE_INFINITY;
   if ('eks' in endpoint) {
@@ -74,7 +89,7 @@ const plural = { Deployment: 'deployments', StatefulSet: 'statefulsets' } as con
 
 /** Turns API errors into messages that say what to fix. */
 export function explain(error: unknown, target: KubernetesTarget, verb: 'get' | 'update'): Error {
-  if (error instanceof ApiException) {
+  if (isApiException(error)) {
     const what = `${target.kind} ${target.namespace}/${target.name} on cluster ${target.cluster}`;
     const status = parseStatus(error.body);
     if (error.code === 403) return new Error(`forbidden: needs verb ${verb} on ${plural[target.kind]}/scale in namespace ${target.namespace} (apps) — ${status ?? 'no detail'}`);
@@ -104,7 +119,7 @@ export async function readScale(target: KubernetesTarget, endpoint: KubernetesEn
   try {
     return toScale(target.kind === 'Deployment' ? await api.readNamespacedDeploymentScale(args) : await api.readNamespacedStatefulSetScale(args));
   } catch (error) {
-    if (error instanceof ApiException && error.code === 401) forget(target.cluster);
+    if (isApiException(error) && error.code === 401) forget(target.cluster);
     throw explain(error, target, 'get');
   }
 }
@@ -131,8 +146,8 @@ export async function writeScale(target: KubernetesTarget, endpoint: KubernetesE
       const written = target.kind === 'Deployment' ? await api.replaceNamespacedDeploymentScale({ ...args, body }) : await api.replaceNamespacedStatefulSetScale({ ...args, body });
       return { from: current.replicas, to: written.spec?.replicas ?? desired, conflicts, resourceVersion: written.metadata?.resourceVersion };
     } catch (error) {
-      if (error instanceof ApiException && error.code === 409 && conflicts < maxConflictRetries) continue;
-      if (error instanceof ApiException && error.code === 409) throw new Error(`conflict: ${target.kind} ${target.namespace}/${target.name} kept changing; gave up after ${conflicts + 1} attempts`);
+      if (isApiException(error) && error.code === 409 && conflicts < maxConflictRetries) continue;
+      if (isApiException(error) && error.code === 409) throw new Error(`conflict: ${target.kind} ${target.namespace}/${target.name} kept changing; gave up after ${conflicts + 1} attempts`);
       throw explain(error, target, 'update');
     }
   }
