@@ -153,7 +153,8 @@ export default async function reactionBench(): Promise<void> {
         await target.scale(scaleRequest(fanOut), 1, ctx);
       }
       {
-        const policy = benchPolicy(service, settings, fanOut);
+        // A policy id of its own per round: no behavior history from the previous round's scale-out.
+        const policy = Policy.parse({ ...benchPolicy(service, settings, fanOut), id: `reaction-${i}` });
         const registry = withOverrides(defaultRegistry, { metricSources: { redis: async () => pushTwo } });
         const started = performance.now();
         const { records } = await evaluate([{ policy, version: 1 }], { type: 'manual', id: `${service}-${i}` }, stores, { registry, endpoints: settings.endpoints, ceiling: 100, owner: 'bench' });

@@ -36,6 +36,8 @@ import { checkEndpoints } from './endpoints-check.ts';
 
 /** The Kubernetes group the access entries put the function role in; examples/kubernetes-rbac.yaml binds it. */
 export const kubernetesScalerGroup = 'autoscaler-scalers';
+/** The Kubernetes user name of the function role (in audit logs, and for `kubectl auth can-i --as`). */
+export const kubernetesUserName = 'autoscaler';
 
 export interface EksClusterAccess {
   /** The EKS cluster's name (its authentication mode must include API, for access entries). */
@@ -209,6 +211,7 @@ export class Autoscaler extends Construct {
         clusterName: cluster.clusterName,
         principalArn: role.roleArn,
         kubernetesGroups: [kubernetesScalerGroup],
+        username: kubernetesUserName,
         type: 'STANDARD',
       });
       new CfnOutput(this, `RbacNamespaces-${cluster.clusterName}`, {

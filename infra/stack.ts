@@ -26,6 +26,7 @@ export class AutoscalerStack extends Stack {
     new CfnOutput(this, 'PoliciesTable', { value: a.tables.policies.tableName, description: 'export POLICIES_TABLE=<this>' });
     new CfnOutput(this, 'StateTable', { value: a.tables.state.tableName, description: 'export STATE_TABLE=<this>' });
     new CfnOutput(this, 'AuditTable', { value: a.tables.audit.tableName, description: 'export AUDIT_TABLE=<this>' });
+    new CfnOutput(this, 'FunctionRoleArn', { value: a.functionRole.roleArn, description: 'The functions\' role: the principal of the EKS access entries' });
     new CfnOutput(this, 'DashboardName', { value: a.dashboard.dashboardName });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: a.deadLetterQueue.queueUrl });
   }

@@ -36,6 +36,10 @@ docker_make_cert() { # ca-dir out-prefix cn extfile-contents
     -extfile "$2.ext" -out "$2-cert.pem" >/dev/null 2>&1
   rm -f "$2.csr" "$2.ext"
 }
+if ! command -v openssl >/dev/null 2>&1; then
+  echo "test-services: docker: openssl is needed to make the test certificates (apt-get install openssl)" >&2
+  exit 1
+fi
 if [ ! -f "$docker_tls/client/key.pem" ] || [ ! -f "$docker_tls/bad-client/key.pem" ]; then
   echo "test-services: docker: generating TLS material in $docker_tls"
   rm -rf "$docker_tls" && mkdir -p "$docker_tls/ca" "$docker_tls/bad-ca" "$docker_tls/server" "$docker_tls/client" "$docker_tls/bad-client"

@@ -50,6 +50,7 @@ beforeAll(() => {
       kubernetes: { prod: { eks: { name: 'prod' } } },
     },
     replicaCeiling: 40,
+    auditRetentionDays: 90,
     logRetention: logs.RetentionDays.THREE_MONTHS,
     removalPolicy: RemovalPolicy.DESTROY,
     dashboardTargets: ['docker/edge-1/web'],
@@ -103,6 +104,7 @@ describe('Autoscaler construct, fully configured', () => {
       template.hasResourceProperties('AWS::EKS::AccessEntry', {
         ClusterName: cluster,
         KubernetesGroups: [kubernetesScalerGroup],
+        Username: 'autoscaler',
         Type: 'STANDARD',
         PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FunctionRole'), 'Arn'] },
       });
@@ -128,6 +130,7 @@ describe('Autoscaler construct, fully configured', () => {
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
       const variables = fn.Properties.Environment.Variables as Record<string, string>;
       expect(variables.AUTOSCALER_CEILING).toBe('40');
+      expect(variables.AUDIT_RETENTION_DAYS).toBe('90');
       const endpoints = JSON.parse(variables.AUTOSCALER_ENDPOINTS ?? "{}") as { docker: Record<string, { tls: { ca: unknown } }>; kubernetes: unknown; haproxy: unknown };
       expect(endpoints.docker['edge-1']!.tls.ca).toEqual({ secretId: tlsSecretArn, jsonKey: 'ca' });
       expect(endpoints.kubernetes).toEqual({ prod: { eks: { name: 'prod' } } });

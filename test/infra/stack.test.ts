@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricNames, metricNamespace } from '../../shared/observability/metric-names.ts';
-import { tableDesigns, tableEnvironment } from '../../shared/state/tables.ts';
+import { defaultAuditRetentionDays, tableDesigns, tableEnvironment } from '../../shared/state/tables.ts';
 import { asList, identityStatements, logicalId, statementsWithAction } from './template-helpers.ts';
 
 const run = promisify(execFile);
@@ -86,6 +86,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
       for (const name of Object.values(tableEnvironment)) expect(variables[name]).toEqual({ Ref: expect.stringContaining('Table') });
       expect(JSON.parse(variables.AUTOSCALER_ENDPOINTS as string)).toEqual({ docker: {}, haproxy: {}, redis: {}, kubernetes: {} });
       expect(variables.AUTOSCALER_CEILING).toBe('100');
+      expect(variables.AUDIT_RETENTION_DAYS).toBe(String(defaultAuditRetentionDays));
       expect(Object.keys(variables).filter((k) => /SECRET|PASSWORD|TOKEN|KEY$/i.test(k))).toEqual([]);
       expect(fn.Properties.LoggingConfig).toMatchObject({ LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } });
     }
@@ -186,6 +187,14 @@ describe('npx cdk synth (default configuration, offline)', () => {
     expect(onTable('PoliciesTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     expect(onTable('StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
     expect(onTable('AuditTable')).toEqual(['dynamodb:PutItem']);
+  });
+
+  it('outputs what operators need: the topic ARN, the table names for the CLI, the dashboard, the dead-letter queue', () => {
+    // Assess
+    const outputs = template.findOutputs('*');
+    expect(Object.keys(outputs).sort()).toEqual(['AlarmTopicArn', 'AuditTable', 'DashboardName', 'DeadLetterQueueUrl', 'FunctionRoleArn', 'PoliciesTable', 'StateTable']);
+    expect(outputs.PoliciesTable!.Value).toEqual({ Ref: logicalId(template, 'AWS::DynamoDB::Table', 'PoliciesTable') });
+    expect(outputs.AlarmTopicArn!.Value).toEqual({ Ref: logicalId(template, 'AWS::SNS::Topic', 'AlarmTopic') });
   });
 
   it('keeps the functions\' logs in log groups with a retention period', () => {

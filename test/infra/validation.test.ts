@@ -26,6 +26,10 @@ describe('Autoscaler props are validated before anything is built', () => {
     expect(build({ replicaCeiling: 2.5 })).toThrow(/replicaCeiling: 2.5/);
   });
 
+  it('rejects an audit retention outside 1..36500 days', () => {
+    expect(build({ auditRetentionDays: 0 })).toThrow(/auditRetentionDays: 0; allowed: a whole number of days from 1 to 36500/);
+  });
+
   it('rejects EKS clusters with bad names, duplicates, or no or invalid namespaces', () => {
     expect(build({ eksClusters: [{ clusterName: 'bad name', namespaces: ['web'] }] })).toThrow(/eksClusters\[0\]\.clusterName: "bad name"/);
     expect(build({ eksClusters: [{ clusterName: 'prod', namespaces: ['web'] }, { clusterName: 'prod', namespaces: ['web'] }] })).toThrow(/eksClusters\[1\]\.clusterName: "prod" is listed twice/);

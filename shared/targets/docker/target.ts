@@ -200,7 +200,7 @@ interface StartedContainer {
   readonly member?: Member;
 }
 
-/** Starts a created/stopped container, waits until ready, registers it; on failure removes it when asked to. */
+/** Starts a created or stopped container, waits until it is ready, then registers it with the load balancer. */
 async function startAndRegister(
   host: DockerHost,
   request: Request,
@@ -247,7 +247,7 @@ async function scaleOut(host: DockerHost, request: Request, listed: readonly Lis
   const store = specStoreOf(ctx);
 
   // The template: the oldest original (running first); with none left, a recorded spec of one.
-  let template: ContainerSpec | undefined;
+  let template: ContainerSpec;
   let templateName: string;
   const candidate = await pickTemplate(host, listed, ctx.signal);
   if (candidate) {
