@@ -306,7 +306,8 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
           outcome = { status: 'Successful', action: decision.action, details: { ...result.details, replicasAfter: result.replicas } };
           await saveHistory(c, prepared.policy.id, decision.history);
         } catch (error) {
-          outcome = { status: 'Failed', action: decision.action, error: message(error) };
+          // A plug-in that fails part-way says what it already did (e.g. clones created and removed again).
+          outcome = { status: 'Failed', action: decision.action, error: message(error), details: detailsOf(error) };
         }
         if (plugin.reconcile && maintains) reconciled = await reconcileSafely(plugin, w, ctx);
         done.add(prepared.policy.id);
@@ -536,6 +537,11 @@ async function runBounded<T>(items: readonly T[], limit: number, worker: (item: 
     }
   });
   await Promise.all(runners);
+}
+
+function detailsOf(error: unknown): Record<string, unknown> | undefined {
+  const details = (error as { details?: unknown } | null)?.details;
+  return details !== null && typeof details === 'object' ? { ...(details as Record<string, unknown>) } : undefined;
 }
 
 function message(error: unknown): string {

@@ -74,7 +74,10 @@ export interface ScaleRequest<T extends Target = Target> {
 export interface ScaleTarget<T extends Target = Target> {
   readonly type: T['type'];
   describe(request: ScaleRequest<T>, ctx: PluginContext): Promise<TargetState>;
-  /** Moves the target to `desired` replicas (and keeps its load balancer in step). */
+  /**
+   * Moves the target to `desired` replicas (and keeps its load balancer in step).
+   * Throws on failure; an error with a `details` object (what was already done) has it recorded in the audit.
+   */
   scale(request: ScaleRequest<T>, desired: number, ctx: PluginContext): Promise<ScaleResult>;
   /** Docker only: restart stopped, recreate removed containers, as the policy's `availability` allows. */
   ensureAvailability?(request: ScaleRequest<T>, ctx: PluginContext): Promise<AvailabilityAction[]>;

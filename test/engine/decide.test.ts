@@ -390,3 +390,48 @@ describe('bounds, suspend, dryRun', () => {
     expect(decision.notScaledReason).toBe('PolicyDisabled');
   });
 });
+
+describe('additive target options (schema: behavior.*.tolerance, rule.scaleUpHeadroom)', () => {
+  it('per-direction tolerance (as Kubernetes 1.33 KEP-4951): a wide scale-down band, a narrow scale-up band', () => {
+    // Prepare: 10 replicas at 50 = 500
+    const p = policy({ behavior: { ...immediate, scaleUp: { ...immediate.scaleUp, tolerance: 0.02 }, scaleDown: { ...immediate.scaleDown, tolerance: 0.5 } } });
+
+    // Act
+    const up = decide(input(p, 10, { conns: 530 })); // ratio 1.06: beyond 0.02
+    const heldDown = decide(input(p, 10, { conns: 300 })); // ratio 0.6: within 0.5
+    const down = decide(input(p, 10, { conns: 240 })); // ratio 0.48: beyond 0.5
+
+    // Assess
+    expect(up.desiredReplicas).toBe(11);
+    expect(heldDown.action).toBe('none');
+    expect(heldDown.notScaledReason).toBe('WithinTolerance');
+    expect(down.desiredReplicas).toBe(5);
+  });
+
+  it('without per-direction tolerances, behavior.tolerance applies both ways', () => {
+    // Prepare
+    const p = policy({ behavior: { ...immediate, tolerance: 0.3 } });
+
+    // Act
+    const held = decide(input(p, 10, { conns: 640 }));
+    const moved = decide(input(p, 10, { conns: 660 }));
+
+    // Assess
+    expect(held.action).toBe('none');
+    expect(moved.desiredReplicas).toBe(14);
+  });
+
+  it('scaleUpHeadroom sizes a scale-out for a lower load per replica; scale-in is unchanged', () => {
+    // Prepare: 800 / (50 × 0.8) = 20 instead of 16
+    const p = policy({ rule: { type: 'target', metric: 'conns', perReplica: 50, scaleUpHeadroom: 0.2 }, behavior: immediate });
+
+    // Act
+    const out = decide(input(p, 4, { conns: 800 }));
+    const inward = decide(input(p, 30, { conns: 800 }));
+
+    // Assess
+    expect(out.desiredReplicas).toBe(20);
+    expect(out.reason).toContain('scale-up headroom 0.2');
+    expect(inward.desiredReplicas).toBe(16);
+  });
+});

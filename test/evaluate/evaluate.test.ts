@@ -51,6 +51,20 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     expect(lease?.intent).toBeUndefined();
   });
 
+  it('a scale that fails part-way is audited as Failed with the error and what the target had done', async () => {
+    // Prepare
+    const p = stored();
+    metrics.values.set(`queue:${p.key.split('/')[2]}`, 25);
+    target.failingScale.add(p.key);
+    // Act
+    const { records } = await evaluate([p], { type: 'schedule', id: 'tick-fail' }, db.stores, options);
+    // Assess
+    expect(records[0]).toMatchObject({ status: 'Failed', action: 'scaleOut', error: expect.stringContaining('load balancer refused') });
+    expect(records[0]!.details).toMatchObject({ created: ['c-1'], removed: ['c-1'] });
+    const history = await db.stores.state.readHistory(p.policy.id);
+    expect(history.history.events).toHaveLength(0);
+  });
+
   it('fetches metrics once per source for all targets, and records NotScaled with the reason', async () => {
     // Prepare
     const policies = [stored(), stored(), stored()];

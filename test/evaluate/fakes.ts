@@ -17,6 +17,8 @@ export class MemoryTarget implements ScaleTarget {
   readonly failing = new Set<string>();
   /** Makes describe/scale hang (until aborted) for these targets. */
   readonly hanging = new Set<string>();
+  /** Makes scale fail part-way for these targets, with details of what it had done. */
+  readonly failingScale = new Set<string>();
   /** Awaited inside scale, before replicas change. */
   gate: Promise<void> = Promise.resolve();
 
@@ -33,6 +35,9 @@ export class MemoryTarget implements ScaleTarget {
     const key = targetKey(request.target);
     this.scaleCalls.push({ target: key, desired });
     await this.gate;
+    if (this.failingScale.has(key)) {
+      throw Object.assign(new Error(`load balancer refused the new member of ${key}`), { details: { created: ['c-1'], removed: ['c-1'] } });
+    }
     const before = this.replicas.get(key) ?? 1;
     this.replicas.set(key, desired);
     return { replicas: desired, details: { from: before, to: desired } };
