@@ -207,8 +207,12 @@ export default async function reactionBench(): Promise<void> {
   } finally {
     await removeServiceServers(runtime, settings.backend, service).catch((error: unknown) => console.log(`cleanup (HAProxy): ${(error as Error).message}`));
     await removeServiceContainers(host, service).catch((error: unknown) => console.log(`cleanup (Docker): ${(error as Error).message}`));
-    const plainLeft = await host.docker.listContainers({ all: true, filters: { label: [`autoscaler.bench=${plainLabel}`] } });
-    await Promise.all(plainLeft.map((c) => host.docker.getContainer(c.Id).remove({ force: true })));
+    try {
+      const plainLeft = await host.docker.listContainers({ all: true, filters: { label: [`autoscaler.bench=${plainLabel}`] } });
+      await Promise.all(plainLeft.map((c) => host.docker.getContainer(c.Id).remove({ force: true })));
+    } catch (error) {
+      console.log(`cleanup (Docker, plain containers labelled autoscaler.bench=${plainLabel}): ${(error as Error).message}`);
+    }
     client.destroy();
     await dynamo.close();
   }

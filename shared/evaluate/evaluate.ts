@@ -11,12 +11,15 @@ import { targetKey, type Policy } from '../policy/schema.ts';
 import { load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, MetricSource, PluginContext, ScaleRequest, ScaleTarget, TargetState } from '../plugins/types.ts';
 import type { AuditStore } from '../state/audit.ts';
+import type { SpecStore } from '../targets/docker/spec-store.ts';
 import type { Intent, StateStore, StoredHistory } from '../state/state.ts';
 import type { EvaluationOptions, EvaluationResult, EvaluationTrigger, StoredPolicy } from './types.ts';
 
 export interface EvaluationStores {
   readonly state: StateStore;
   readonly audit: AuditStore;
+  /** Durable recorded container specs; without it the Docker target keeps them in memory. */
+  readonly specs?: SpecStore;
 }
 
 const defaultTimeoutMs = 60_000;
@@ -56,6 +59,7 @@ export async function evaluate(
   stores: EvaluationStores,
   options: EvaluationOptions,
 ): Promise<EvaluationResult> {
+  if (stores.specs && !options.specStore) options = { ...options, specStore: stores.specs };
   const now = options.now ?? Date.now;
   const timeoutMs = options.targetTimeoutMs ?? defaultTimeoutMs;
   const parallelism = Math.max(1, options.parallelism ?? defaultParallelism);
@@ -448,7 +452,12 @@ function requestFor(policy: Policy, loadBalancer?: LoadBalancerPlugin): ScaleReq
 }
 
 function pluginContext(options: EvaluationOptions, signal: AbortSignal): PluginContext {
-  return { endpoints: options.endpoints, signal, ...(options.getSecret ? { getSecret: options.getSecret } : {}) };
+  return {
+    endpoints: options.endpoints,
+    signal,
+    ...(options.getSecret ? { getSecret: options.getSecret } : {}),
+    ...(options.specStore ? { specStore: options.specStore } : {}),
+  };
 }
 
 function toAuditTrigger(trigger: EvaluationTrigger): Trigger {

@@ -5,6 +5,7 @@
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
+import type { SpecStore } from '../targets/docker/spec-store.ts';
 import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
 
 /** What every plug-in call gets: configuration and a way to give up. */
@@ -14,6 +15,8 @@ export interface PluginContext {
   readonly signal: AbortSignal;
   /** Fetches a secret (Secrets Manager in AWS; absent locally, where TLS material comes from files). */
   readonly getSecret?: (secretId: string) => Promise<string>;
+  /** Durable recorded container specs (Docker availability); absent → kept in memory by the target. */
+  readonly specStore?: SpecStore;
 }
 
 // ---------------------------------------------------------------- metric sources

@@ -7,6 +7,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditStore } from './audit.ts';
 import { PolicyStore } from './policies.ts';
+import { DynamoSpecStore } from './specs.ts';
 import { StateStore } from './state.ts';
 import { defaultAuditRetentionDays, tableEnvironment, type TableName, type TableNames } from './tables.ts';
 
@@ -14,6 +15,8 @@ export interface Stores {
   readonly policies: PolicyStore;
   readonly state: StateStore;
   readonly audit: AuditStore;
+  /** Recorded Docker container specs, for recreating removed containers. */
+  readonly specs: DynamoSpecStore;
 }
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -37,6 +40,7 @@ export function storesFor(doc: DynamoDBDocumentClient, names: TableNames, option
     policies: new PolicyStore(doc, names.policies),
     state: new StateStore(doc, names.state),
     audit: new AuditStore(doc, names.audit, options.auditRetentionDays ?? defaultAuditRetentionDays),
+    specs: new DynamoSpecStore(doc, names.state),
   };
 }
 

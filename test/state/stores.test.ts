@@ -154,3 +154,27 @@ describe('state store (dynalite)', () => {
     expect(wins.filter(Boolean)).toHaveLength(1);
   });
 });
+
+describe('recorded container specs (dynalite)', () => {
+  it('round-trips specs per service, survives a new store instance, and forgets on delete', async () => {
+    // Prepare
+    const spec = {
+      name: 'web-1',
+      imageId: 'sha256:abc',
+      body: { Image: 'busybox', Env: ['A=1'], Labels: { 'autoscaler.service': 'web', 'x.y': 'z' }, HostConfig: { Memory: 1 } },
+      extraNetworks: [],
+    };
+    const recorded = { containerId: 'c1', recordedAt: '2026-11-23T00:00:00.000Z', spec };
+    // Act
+    await db.stores.specs.put('docker/local/web', recorded);
+    await db.stores.specs.put('docker/local/other', { ...recorded, spec: { ...spec, name: 'other-1' } });
+    const { DynamoSpecStore } = await import('../../shared/state/specs.ts');
+    const again = await new DynamoSpecStore(db.doc, db.names.state).list('docker/local/web');
+    await db.stores.specs.delete('docker/local/web', 'web-1');
+    // Assess
+    expect([...again.keys()]).toEqual(['web-1']);
+    expect(again.get('web-1')).toEqual(recorded);
+    expect((await db.stores.specs.list('docker/local/web')).size).toBe(0);
+    expect([...(await db.stores.specs.list('docker/local/other')).keys()]).toEqual(['other-1']);
+  });
+});
