@@ -34,7 +34,7 @@ import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDe
 import { bundling, handlerEntries } from './bundling.ts';
 import { checkEndpoints } from './endpoints-check.ts';
 
-/** The Kubernetes group the access entries put the function role in; examples/kubernetes-rbac.yaml binds it. */
+/** The Kubernetes group the access entries put the function role in; examples/eks/rbac.yaml binds it. */
 export const kubernetesScalerGroup = 'autoscaler-scalers';
 /** The Kubernetes user name of the function role (in audit logs, and for `kubectl auth can-i --as`). */
 export const kubernetesUserName = 'autoscaler';
@@ -42,7 +42,7 @@ export const kubernetesUserName = 'autoscaler';
 export interface EksClusterAccess {
   /** The EKS cluster's name (its authentication mode must include API, for access entries). */
   readonly clusterName: string;
-  /** Namespaces whose workloads the autoscaler may scale: apply examples/kubernetes-rbac.yaml in each. */
+  /** Namespaces whose workloads the autoscaler may scale: apply examples/eks/rbac.yaml in each. */
   readonly namespaces: readonly string[];
 }
 
@@ -215,7 +215,7 @@ export class Autoscaler extends Construct {
         type: 'STANDARD',
       });
       new CfnOutput(this, `RbacNamespaces-${cluster.clusterName}`, {
-        description: `Apply examples/kubernetes-rbac.yaml (group ${kubernetesScalerGroup}) in each of these namespaces of cluster ${cluster.clusterName}`,
+        description: `Apply examples/eks/rbac.yaml (group ${kubernetesScalerGroup}) in each of these namespaces of cluster ${cluster.clusterName}`,
         value: cluster.namespaces.join(','),
       });
     }
