@@ -9,7 +9,7 @@ import type Docker from 'dockerode';
 import type { Endpoints } from '../config/endpoints.ts';
 import { endpointsFromEnvironment } from '../local/endpoints.ts';
 import { runCommand, runtimeTarget, runExpecting, showServersState, type RuntimeTarget } from '../haproxy/runtime.ts';
-import { serverName, serverPrefix } from '../loadbalancers/haproxy.ts';
+import { serverPrefix } from '../loadbalancers/haproxy.ts';
 import { defaultRegistry, load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -200,8 +200,6 @@ export async function registerService(policy: Policy, settings: DemoSettings): P
   }
 }
 
-/** The HAProxy server name the load balancer plug-in gives a container. */
-export { serverName };
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
