@@ -90,6 +90,11 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
     const withHeadroom = Math.ceil(read.value / (rule.perReplica * (1 - headroom)));
     return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-up headroom ${headroom} → ${withHeadroom} replicas` };
   }
+  const downHeadroom = (rule as { scaleDownHeadroom?: number }).scaleDownHeadroom ?? 0;
+  if (downHeadroom > 0 && wanted < current) {
+    const withHeadroom = Math.min(current, Math.ceil(read.value / (rule.perReplica * (1 - downHeadroom))));
+    return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-down headroom ${downHeadroom} → ${withHeadroom} replicas` };
+  }
   return { kind: 'desired', replicas: wanted, text: `${label} → ${wanted} replicas` };
 }
 

@@ -4,10 +4,15 @@
  * loopback only: anything else is refused before a connection is attempted.
  *
  * Clients are cached per endpoint at module scope, so a warm Lambda reuses its connections.
+ *
+ * dockerode (with ssh2 and grpc-js, ~900 KB) is loaded by dynamic import() on the first client
+ * creation only: the handler bundles leave it outside (infra/bundling.ts `nodeModules`), and a
+ * static import would be hoisted to the bundle's top and loaded at every cold start. The global
+ * marker lets the bundle tests see whether it was loaded.
  */
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import type { DockerEndpoint, SecretOrFile } from '../../config/endpoints.ts';
 import { endpointNamed } from '../../config/endpoints.ts';
 import type { PluginContext } from '../../plugins/types.ts';
@@ -102,12 +107,26 @@ async function readSecretOrFile(item: SecretOrFile, what: string, label: string,
   return value;
 }
 
+type DockerConstructor = typeof import('dockerode');
+let library: Promise<DockerConstructor> | undefined;
+
+function dockerode(): Promise<DockerConstructor> {
+  library ??= import('dockerode').then((loaded) => {
+    (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.dockerodeLoaded')] = true;
+    return loaded.default;
+  });
+  // A failed load (package missing from the asset) is retried on the next call, not cached.
+  library.catch(() => (library = undefined));
+  return library;
+}
+
 // Every option is given explicitly: docker-modem otherwise fills gaps from DOCKER_HOST /
 // DOCKER_CERT_PATH in the environment, which could silently point a named endpoint elsewhere.
 const NO_ENV_DEFAULTS = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, version: undefined };
 
 async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginContext): Promise<DockerHost> {
   const label = hostLabel(name, endpoint);
+  const Docker = await dockerode();
   if ('socket' in endpoint) {
     const docker = new Docker({ ...NO_ENV_DEFAULTS, socketPath: endpoint.socket, protocol: 'http' } as Docker.DockerOptions);
     return { name, label, publishedAddress: '127.0.0.1', docker };
