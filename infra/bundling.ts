@@ -11,12 +11,13 @@
  *   the parts we do not use.
  * - No code splitting (NodejsFunction produces one file). The plug-ins' own code is in the bundle
  *   but stays uninitialised until a dynamic import() reaches it; their large client libraries
- *   (Kubernetes) is a `nodeModules` entry, installed beside the bundle and loaded only then.
+ *   (Kubernetes, dockerode, ioredis) are `nodeModules` entries, installed beside the bundle and
+ *   loaded only then.
  */
 import { OutputFormat, SourceMapMode, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 
-// ESM has no require, __filename or __dirname; bundled CommonJS code (dockerode, grpc-js) uses all three.
+// ESM has no require, __filename or __dirname; bundled CommonJS code may use all three.
 const banner = [
   "import { createRequire as __createRequire } from 'node:module';",
   "import { fileURLToPath as __fileURLToPath } from 'node:url';",
@@ -25,6 +26,9 @@ const banner = [
   'const __filename = __fileURLToPath(import.meta.url);',
   'const __dirname = __pathDirname(__filename);',
 ].join(' ');
+
+/** Packages left out of the bundle and loaded by dynamic import() only when a policy needs them. */
+export const lazyPackages = ['@kubernetes/client-node', 'dockerode', 'ioredis'] as const;
 
 export const bundling: BundlingOptions = {
   format: OutputFormat.ESM,
@@ -35,16 +39,24 @@ export const bundling: BundlingOptions = {
   sourcesContent: false,
   banner,
   mainFields: ['module', 'main'],
-  // Only native add-ons stay out: ssh2 (under dockerode) loads its optional `.node` crypto and
-  // cpu-features inside try/catch and falls back to JavaScript; we never use SSH to reach Docker anyway.
+  // Native add-ons never go into a JavaScript bundle (none of the bundled packages needs one).
   externalModules: ['*.node'],
-  // The Kubernetes client (1.3 MB with undici) is installed next to the bundle (NodejsFunction runs
-  // npm with our lock file, so the version stays pinned) instead of inside it: a cold start parses
-  // the whole bundle file (~200 ms for 4 MB here, see bench/bundles.bench.ts), while a package left
-  // in node_modules costs nothing until shared/targets/kubernetes/client.ts import()s it. Only a
-  // package that our code reaches by dynamic import() may be listed: esbuild hoists a static import
+  // The plug-ins' client libraries are installed next to the bundle (NodejsFunction runs npm with
+  // our lock file, so the versions stay pinned) instead of inside it: a cold start compiles the
+  // whole bundle file (see bench/bundles.bench.ts), while a package left in node_modules costs
+  // nothing until its one user import()s it: the Kubernetes client (1.3 MB with undici;
+  // shared/targets/kubernetes/client.ts), dockerode (~900 KB with ssh2 and grpc-js;
+  // shared/targets/docker/client.ts), ioredis (~170 KB; shared/metrics/redis.ts). Only a package
+  // that our code reaches by dynamic import() alone may be listed: esbuild hoists a static import
   // of an external package to the top of the bundle, which would load it at every cold start.
-  nodeModules: ['@kubernetes/client-node'],
+  nodeModules: [...lazyPackages],
+  // npm ci without install scripts: ssh2 (under dockerode) would otherwise compile its optional
+  // crypto add-on for the build machine, not for the Lambda's arm64; it falls back to JavaScript.
+  commandHooks: {
+    beforeBundling: () => [],
+    beforeInstall: (_inputDir, outputDir) => [`echo ignore-scripts=true > "${outputDir}/.npmrc"`],
+    afterBundling: (_inputDir, outputDir) => [`rm -f "${outputDir}/.npmrc"`],
+  },
   bundleAwsSDK: true,
   forceDockerBundling: false,
 };

@@ -132,7 +132,8 @@ export function decide(input: DecisionInput): Decision {
   else if (!suspendText && action !== 'none') conclusion = `${limitText}; ${current} → ${desired}`;
   const reason = sentence([winner.text, ...notes], conclusion);
 
-  const recommendations = recordRecommendation ? [...history.recommendations, { at: now, replicas: rawDesired }] : history.recommendations;
+  const recordRaw = (globalThis as any).RECORD_RAW && (winner as any).unheld !== undefined ? Math.max((winner as any).unheld, 0) : rawDesired;
+  const recommendations = recordRecommendation ? [...history.recommendations, { at: now, replicas: recordRaw }] : history.recommendations;
   let next: BehaviorHistory = { ...history, recommendations };
   if (action !== 'none') {
     next = {

@@ -81,6 +81,7 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
         replicas: current,
         text: `${label}: usage ratio ${fmt(usageRatio)} within tolerance ${tolerance} → keep ${current}`,
         ...(wanted !== current ? { hold: 'WithinTolerance' as const } : {}),
+        ...({ unheld: wanted } as {}),
       };
     }
   }

@@ -242,7 +242,8 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
       changed = true;
     }
     if (maintains && plugin.ensureAvailability) {
-      const actions = await plugin.ensureAvailability(requestFor(w.prepared[0]!.policy), ctx);
+      // Restarted and recreated containers must rejoin the load balancer, so the plug-in gets it too.
+      const actions = await plugin.ensureAvailability(await maintenanceRequest(w, c.options, ctx), ctx);
       for (const a of actions) {
         const first = w.prepared[0]!;
         await c.write({
@@ -313,12 +314,12 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
           // A plug-in that fails part-way says what it already did (e.g. clones created and removed again).
           outcome = { status: 'Failed', action: decision.action, error: message(error), details: detailsOf(error) };
         }
-        if (plugin.reconcile && maintains) reconciled = await reconcileSafely(plugin, w, ctx);
+        if (plugin.reconcile && maintains) reconciled = await reconcileSafely(plugin, w, c.options, ctx);
         done.add(prepared.policy.id);
         await c.write(record(e, { ...outcome, activityId, details: { ...outcome.details, ...(reconciled ? { reconcile: reconciled } : {}) } }));
       }
     } else if (plugin.reconcile && maintains) {
-      reconciled = await reconcileSafely(plugin, w, ctx);
+      reconciled = await reconcileSafely(plugin, w, c.options, ctx);
     }
     await recordBystanders(reconciled && !done.size ? { reconcile: reconciled } : {});
   } finally {
@@ -351,9 +352,15 @@ async function recoverIntent(intent: Intent, plugin: ScaleTarget, w: TargetWork,
   });
 }
 
-async function reconcileSafely(plugin: ScaleTarget, w: TargetWork, ctx: PluginContext): Promise<Record<string, unknown>> {
+/** Upkeep (availability, reconcile) works for the target's first policy, with that policy's load balancer. */
+async function maintenanceRequest(w: TargetWork, options: EvaluationOptions, ctx: PluginContext): Promise<ScaleRequest> {
+  const policy = w.prepared[0]!.policy;
+  return requestFor(policy, await loadBalancerFor(policy, options, ctx));
+}
+
+async function reconcileSafely(plugin: ScaleTarget, w: TargetWork, options: EvaluationOptions, ctx: PluginContext): Promise<Record<string, unknown>> {
   try {
-    return { ...(await plugin.reconcile!(requestFor(w.prepared[0]!.policy), ctx)) };
+    return { ...(await plugin.reconcile!(await maintenanceRequest(w, options, ctx), ctx)) };
   } catch (error) {
     return { error: message(error) };
   }

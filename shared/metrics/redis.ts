@@ -2,9 +2,14 @@
  * Redis list lengths and integer results of read-only commands, via ioredis. Clients are cached
  * per endpoint at module scope (a warm Lambda reuses its connections); one pipeline per endpoint
  * per batch. The password comes from a file or Secrets Manager and never appears in a message.
+ *
+ * ioredis is loaded by dynamic import() on the first client creation only: the handler bundles
+ * leave it outside (infra/bundling.ts `nodeModules`), and a static import would be hoisted to the
+ * bundle's top and loaded at every cold start. The global marker lets the bundle tests see whether
+ * it was loaded.
  */
 import { readFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { RedisEndpoint } from '../config/endpoints.ts';
 import { endpointNamed } from '../config/endpoints.ts';
 import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
@@ -62,12 +67,27 @@ async function passwordOf(name: string, endpoint: RedisEndpoint, ctx: PluginCont
   return value;
 }
 
+let library: Promise<typeof Redis> | undefined;
+
+function ioredis(): Promise<typeof Redis> {
+  if (!library) {
+    library = import('ioredis').then((loaded) => {
+      (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.ioredisLoaded')] = true;
+      return loaded.Redis;
+    });
+    // A failed load is retried on the next call, not cached.
+    library.catch(() => (library = undefined));
+  }
+  return library;
+}
+
 const clients = new Map<string, Promise<Redis>>();
 const lastErrors = new WeakMap<Redis, string>();
 
 async function createClient(name: string, endpoint: RedisEndpoint, ctx: PluginContext, cacheKey: string): Promise<Redis> {
   const password = await passwordOf(name, endpoint, ctx);
-  const client = new Redis(endpoint.url, {
+  const RedisClient = await ioredis();
+  const client = new RedisClient(endpoint.url, {
     password,
     lazyConnect: true,
     connectTimeout: 2_000,

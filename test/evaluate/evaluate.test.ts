@@ -3,6 +3,8 @@ import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
 import type { EvaluationOptions, StoredPolicy } from '../../shared/evaluate/types.ts';
+import { withOverrides } from '../../shared/plugins/registry.ts';
+import type { LoadBalancerFactory, ScaleRequest } from '../../shared/plugins/types.ts';
 import { Policy } from '../../shared/policy/schema.ts';
 import { startTestStores, type TestStores } from '../state/setup.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from './fakes.ts';
@@ -63,6 +65,36 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     expect(records[0]!.details).toMatchObject({ created: ['c-1'], removed: ['c-1'] });
     const history = await db.stores.state.readHistory(p.policy.id);
     expect(history.history.events).toHaveLength(0);
+  });
+
+  it('upkeep (availability and reconcile) runs with the policy\'s load balancer, so existing containers rejoin it', async () => {
+    // Prepare
+    const seen: Array<{ call: string; loadBalancer: string | undefined }> = [];
+    class UpkeepTarget extends MemoryTarget {
+      async ensureAvailability(request: ScaleRequest) {
+        seen.push({ call: 'ensureAvailability', loadBalancer: request.loadBalancer?.type });
+        return [];
+      }
+      async reconcile(request: ScaleRequest) {
+        seen.push({ call: 'reconcile', loadBalancer: request.loadBalancer?.type });
+        return {};
+      }
+    }
+    const upkeep = new UpkeepTarget();
+    const factory: LoadBalancerFactory = {
+      type: 'haproxy',
+      create: () => ({ type: 'haproxy', register: async () => ({}), drain: async () => ({}), reconcile: async () => ({}) }),
+    };
+    const registry = withOverrides(memoryRegistry(upkeep, metrics), { loadBalancers: { haproxy: async () => factory } });
+    const p = stored({ loadBalancer: { type: 'haproxy', endpoint: 'lb', backend: 'web', port: 8080 } });
+    metrics.values.set(`queue:${p.key.split('/')[2]}`, 0);
+    // Act
+    await evaluate([p], { type: 'schedule', id: 'tick-upkeep' }, db.stores, { ...options, registry });
+    // Assess
+    expect(seen).toEqual([
+      { call: 'ensureAvailability', loadBalancer: 'haproxy' },
+      { call: 'reconcile', loadBalancer: 'haproxy' },
+    ]);
   });
 
   it('fetches metrics once per source for all targets, and records NotScaled with the reason', async () => {

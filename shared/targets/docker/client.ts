@@ -107,16 +107,17 @@ async function readSecretOrFile(item: SecretOrFile, what: string, label: string,
   return value;
 }
 
-type DockerConstructor = typeof import('dockerode');
-let library: Promise<DockerConstructor> | undefined;
+let library: Promise<typeof Docker> | undefined;
 
-function dockerode(): Promise<DockerConstructor> {
-  library ??= import('dockerode').then((loaded) => {
-    (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.dockerodeLoaded')] = true;
-    return loaded.default;
-  });
-  // A failed load (package missing from the asset) is retried on the next call, not cached.
-  library.catch(() => (library = undefined));
+function dockerode(): Promise<typeof Docker> {
+  if (!library) {
+    library = import('dockerode').then((loaded) => {
+      (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.dockerodeLoaded')] = true;
+      return loaded.default;
+    });
+    // A failed load is retried on the next call, not cached.
+    library.catch(() => (library = undefined));
+  }
   return library;
 }
 
@@ -126,9 +127,9 @@ const NO_ENV_DEFAULTS = { host: undefined, port: undefined, socketPath: undefine
 
 async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginContext): Promise<DockerHost> {
   const label = hostLabel(name, endpoint);
-  const Docker = await dockerode();
+  const DockerClient = await dockerode();
   if ('socket' in endpoint) {
-    const docker = new Docker({ ...NO_ENV_DEFAULTS, socketPath: endpoint.socket, protocol: 'http' } as Docker.DockerOptions);
+    const docker = new DockerClient({ ...NO_ENV_DEFAULTS, socketPath: endpoint.socket, protocol: 'http' } as Docker.DockerOptions);
     return { name, label, publishedAddress: '127.0.0.1', docker };
   }
   const { hostname, port } = parseTcpHost(endpoint.host);
@@ -139,7 +140,7 @@ async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginCon
           '(set tls: {ca, cert, key} on the endpoint, each a file or a Secrets Manager secret)',
       );
     }
-    const docker = new Docker({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'http' } as Docker.DockerOptions);
+    const docker = new DockerClient({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'http' } as Docker.DockerOptions);
     return { name, label, publishedAddress: hostname, docker };
   }
   const [ca, cert, key] = await Promise.all([
@@ -148,7 +149,7 @@ async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginCon
     readSecretOrFile(endpoint.tls.key, 'client key', label, ctx),
   ]);
   // Node verifies the server's certificate against `ca` and its name against `hostname`.
-  const docker = new Docker({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'https', ca, cert, key } as Docker.DockerOptions);
+  const docker = new DockerClient({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'https', ca, cert, key } as Docker.DockerOptions);
   return { name, label, publishedAddress: hostname, docker };
 }
 
