@@ -252,7 +252,7 @@ export class Autoscaler extends Construct {
     // the audit is appended to (conditional puts), never read by the functions.
     // Named actions rather than grantReadData/grantReadWriteData: no Scan, no streams, no index ARNs.
     role.addToPolicy(new iam.PolicyStatement({ sid: 'ReadPolicies', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem'], resources: [this.tables.policies.tableArn] }));
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'KeepState', actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [this.tables.state.tableArn] }));
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'KeepState', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [this.tables.state.tableArn] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'AppendAudit', actions: ['dynamodb:PutItem'], resources: [this.tables.audit.tableArn] }));
 
     role.addToPolicy(new iam.PolicyStatement({

@@ -4,7 +4,7 @@
  * the Lambda request id) is the trigger id, so a retried tick acts at most once per target.
  */
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { EvaluationTrigger } from '../../shared/evaluate/types.ts';
 import { runTrigger, withTelemetry, type EvaluationSummary } from '../common/runtime.ts';
 

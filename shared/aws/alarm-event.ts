@@ -4,7 +4,7 @@
  * (metric and composite alarms). Both become the same `ParsedAlarm`; anything else is rejected with
  * an error naming the field, so the event goes to the dead-letter queue.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { AlarmContext } from '../engine/types.ts';
 
 export type AlarmState = AlarmContext['state'];

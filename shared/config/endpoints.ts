@@ -3,7 +3,7 @@
  * clusters that policies refer to by name live. No secret is ever stored here: TLS material is
  * a file path (locally) or a Secrets Manager secret id (in AWS); a Redis password likewise.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** TLS material, each item a file path or a Secrets Manager reference. */
 const secretOrFile = z.union([

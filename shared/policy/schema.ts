@@ -2,7 +2,7 @@
  * The policy model: the single source of truth. Types are inferred from it and the
  * published JSON Schema (`schema/policy.schema.json`) is generated from it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 const name = z
   .string()
