@@ -185,7 +185,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
         .sort();
     };
     expect(onTable('PoliciesTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
-    expect(onTable('StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem']);
+    expect(onTable('StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(onTable('AuditTable')).toEqual(['dynamodb:PutItem']);
   });
 
