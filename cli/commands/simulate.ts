@@ -6,6 +6,7 @@ import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts'
 import { rulesOf, type Policy } from '../../shared/policy/schema.ts';
 import { hpaBaseline } from '../../shared/simulate/baseline.ts';
 import { renderPlotSvg } from '../../shared/simulate/plot.ts';
+import { rescalePolicy } from '../../shared/simulate/rescale.ts';
 import { defaultCeiling, simulate, type SimulationResult, type SimulationSummary } from '../../shared/simulate/simulate.ts';
 import { readTrace } from '../../shared/simulate/trace.ts';
 
@@ -29,6 +30,9 @@ Options:
                     (minutes missing between two rows count as 0 requests)
   --per-replica C   requests per minute one serving replica handles. Default: the perReplica
                     of the policy's target rule; required when the policy has none
+  --written-for C0  the per-replica load the policy's thresholds were written for; they are
+                    rescaled by C/C0 (steps thresholds, perReplica, stepAdjust bounds), so a
+                    template such as examples/recommended.yaml (C0 = 1000) replays on any trace
   --startup M       minutes from a replica's creation to its first serving minute (default 1)
   --baseline B      hpa (default): also run a stock HPA, a target rule at 70% of C with
                     every HPA default behavior, min 1, max 1000; none: the policy only
@@ -55,6 +59,7 @@ const options = {
   policy: { type: 'string' },
   trace: { type: 'string' },
   'per-replica': { type: 'string' },
+  'written-for': { type: 'string' },
   startup: { type: 'string' },
   baseline: { type: 'string' },
   ceiling: { type: 'string' },
@@ -98,9 +103,11 @@ async function simulateCommand(args: string[]): Promise<number> {
   const startup = integerOption('--startup', values.startup, 1, 0);
   const ceiling = integerOption('--ceiling', values.ceiling, defaultCeiling, 1);
 
-  const policy = await loadSinglePolicy(values.policy);
-  if (!policy) return 1;
-  const perReplica = perReplicaOf(policy, values['per-replica']);
+  const loaded = await loadSinglePolicy(values.policy);
+  if (!loaded) return 1;
+  const perReplica = perReplicaOf(loaded, values['per-replica']);
+  const writtenFor = values['written-for'] === undefined ? undefined : positiveNumber('--written-for', values['written-for']);
+  const policy = writtenFor === undefined ? loaded : rescalePolicy(loaded, perReplica / writtenFor);
   const trace = await readTrace(values.trace);
   const lastMinute = trace.firstMinute + trace.demand.length;
   const fromMinute = integerOption('--from', values.from, trace.firstMinute, trace.firstMinute);
@@ -187,12 +194,14 @@ async function loadSinglePolicy(path: string): Promise<Policy | undefined> {
   return policies[0]!.policy;
 }
 
+function positiveNumber(name: string, given: string): number {
+  const value = Number(given);
+  if (!(given.trim() !== '' && Number.isFinite(value) && value > 0)) throw new UsageError(`${name} must be a number > 0, got "${given}"`);
+  return value;
+}
+
 function perReplicaOf(policy: Policy, given: string | undefined): number {
-  if (given !== undefined) {
-    const value = Number(given);
-    if (!(given.trim() !== '' && Number.isFinite(value) && value > 0)) throw new UsageError(`--per-replica must be a number > 0, got "${given}"`);
-    return value;
-  }
+  if (given !== undefined) return positiveNumber('--per-replica', given);
   const target = rulesOf(policy).find((rule) => rule.type === 'target');
   if (!target) throw new UsageError(`--per-replica is required: policy "${policy.id}" has no target rule to take it from`);
   return target.perReplica;

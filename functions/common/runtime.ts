@@ -9,7 +9,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
 import type { AuditRecord } from '../../shared/audit/record.ts';
 import { ceilingFromEnvironment, endpointsFromLambdaEnvironment } from '../../shared/aws/environment.ts';
-import { getSecret } from '../../shared/aws/secrets.ts';
 import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
 import type { EvaluationTrigger, StoredPolicy } from '../../shared/evaluate/types.ts';
@@ -17,6 +16,9 @@ import { defaultRegistry } from '../../shared/plugins/registry.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName } from '../../shared/observability/metric-names.ts';
 import { targetKey } from '../../shared/policy/schema.ts';
 import { storesFromEnvironment, type Stores } from '../../shared/state/client.ts';
+
+/** The Secrets Manager client loads on the first secret read (TLS material, passwords), not at every cold start. */
+const getSecret = async (secretId: string): Promise<string> => (await import('../../shared/aws/secrets.ts')).getSecret(secretId);
 
 export const logger = new Logger({ serviceName: 'autoscaler' });
 export const metrics = new Metrics({ namespace: metricNamespace, serviceName: metricServiceName });

@@ -134,7 +134,9 @@ export function decide(input: DecisionInput): Decision {
 
   const recordRaw = (globalThis as any).RECORD_RAW && (winner as any).unheld !== undefined ? Math.max((winner as any).unheld, 0) : rawDesired;
   const recommendations = recordRecommendation ? [...history.recommendations, { at: now, replicas: recordRaw }] : history.recommendations;
-  let next: BehaviorHistory = { ...history, recommendations };
+  const last: Record<string, number> = {};
+  for (const [k, r] of Object.entries(input.metrics)) if (r !== undefined) last[k] = r.value;
+  let next: BehaviorHistory = { ...history, recommendations, ...({ last } as {}) };
   if (action !== 'none') {
     next = {
       ...next,

@@ -68,6 +68,17 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
   const read = readMetric(ctx, rule.metric);
   if (read === undefined) return missing(rule.metric);
   const current = ctx.currentReplicas;
+  const trend = (rule as any).trend ?? 0;
+  const prev = (ctx.history as any).last?.[rule.metric];
+  let v = read.value;
+  const up = read.value > current * rule.perReplica * (1 + (ctx.policy.behavior.scaleUp.tolerance ?? ctx.policy.behavior.tolerance));
+  if (up && trend > 0 && prev !== undefined && !read.fallback && read.value > prev) v = read.value + trend * (read.value - prev);
+  const readV = read;
+  const read2 = { ...read, value: v };
+  void readV;
+  return evaluateTarget2(rule, ctx, read2, current);
+}
+function evaluateTarget2(rule: TargetRule, ctx: RuleContext, read: { value: number; fallback: boolean }, current: number): RuleOutcome {
   const wanted = Math.max(0, Math.ceil(read.value / rule.perReplica));
   const label = `${describeValue(rule.metric, read)} at ${fmt(rule.perReplica)} per replica`;
   if (current > 0) {

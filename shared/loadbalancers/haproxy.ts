@@ -3,7 +3,8 @@
  * register = `add server <backend>/<name> <addr>:<port> check`, health checks on, state ready;
  * drain = state drain, wait (bounded) until the server's `scur` is 0, state maint, `del server`;
  * reconcile = make the backend hold exactly the given members, touching only servers whose name
- * carries our prefix (never servers from the static configuration).
+ * carries the owning target's prefix (never servers from the static configuration, never servers
+ * of another target sharing the backend).
  *
  * The backend must use a dynamic-friendly balance algorithm (roundrobin, leastconn, first, random)
  * for HAProxy 2.6 to accept `add server`.
@@ -11,6 +12,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import { endpointNamed } from '../config/endpoints.ts';
+import { targetKey } from '../policy/schema.ts';
 import type { HaproxyLoadBalancer as HaproxySpec, Target } from '../policy/schema.ts';
 import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../plugins/types.ts';
 import type { RuntimeTarget, ServerState } from '../haproxy/runtime.ts';
@@ -23,11 +25,24 @@ const drainPollMs = 200;
 /** srv_admin_state bits (HAProxy src/server.h). */
 const adminForcedMaint = 0x01;
 
-/** The HAProxy server name of a member: prefix + container name, limited to [A-Za-z0-9_.-]. */
-export function serverName(memberName: string): string {
-  const cleaned = memberName.replace(/^\/+/, '').replace(/[^A-Za-z0-9_.-]/g, '-');
-  const name = `${serverPrefix}${cleaned}`;
-  if (name.length <= maxServerName && cleaned === memberName.replace(/^\/+/, '')) return name;
+/**
+ * The prefix of every server owned by `target`: `as-<first 6 hex of sha256(targetKey)>-`.
+ * Several targets can share one backend; each sees and touches only the servers with its own
+ * prefix. All prefixes have the same length, so none is the start of another.
+ */
+export function targetServerPrefix(target: Target): string {
+  return `${serverPrefix}${createHash('sha256').update(targetKey(target)).digest('hex').slice(0, 6)}-`;
+}
+
+/**
+ * The HAProxy server name of a member of `scope` (the owning target): the target's prefix +
+ * container name, limited to [A-Za-z0-9_.-] and 63 characters.
+ */
+export function serverName(memberName: string, scope: Target): string {
+  const original = memberName.replace(/^\/+/, '');
+  const cleaned = original.replace(/[^A-Za-z0-9_.-]/g, '-');
+  const name = `${targetServerPrefix(scope)}${cleaned}`;
+  if (name.length <= maxServerName && cleaned === original) return name;
   // Sanitizing or cutting can make two names collide: a short hash of the original keeps them apart.
   const hash = createHash('sha256').update(memberName).digest('hex').slice(0, 8);
   return `${name.slice(0, maxServerName - 9)}-${hash}`;
@@ -57,22 +72,31 @@ export class HaproxyBackend implements LoadBalancerPlugin {
   readonly type = 'haproxy' as const;
   readonly backend: string;
   readonly drainTimeoutMs: number;
+  /** The target whose servers this instance manages. */
+  readonly owner: Target;
+  private readonly prefix: string;
   private readonly runtime: RuntimeTarget;
 
-  constructor(spec: HaproxySpec, runtime: RuntimeTarget) {
+  constructor(spec: HaproxySpec, owner: Target, runtime: RuntimeTarget) {
     this.backend = assertWord('backend', spec.backend);
     this.drainTimeoutMs = spec.drainTimeoutSeconds * 1000;
+    this.owner = owner;
+    this.prefix = targetServerPrefix(owner);
     this.runtime = runtime;
+  }
+
+  private nameOf(member: Member): string {
+    return serverName(member.name, this.owner);
   }
 
   private run(command: string, ok: readonly string[], ctx: PluginContext): Promise<string> {
     return runExpecting(this.runtime, command, ok, ctx.signal);
   }
 
-  /** Servers of the backend that the product manages (our prefix), by name. */
+  /** Servers of the backend that belong to our target (its prefix), by name. */
   private async ownServers(ctx: PluginContext): Promise<Map<string, ServerState>> {
     const all = await showServersState(this.runtime, this.backend, ctx.signal);
-    return new Map(all.filter((s) => s.name.startsWith(serverPrefix)).map((s) => [s.name, s]));
+    return new Map(all.filter((s) => s.name.startsWith(this.prefix)).map((s) => [s.name, s]));
   }
 
   async register(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>> {
@@ -82,7 +106,7 @@ export class HaproxyBackend implements LoadBalancerPlugin {
     const updated: string[] = [];
     const unchanged: string[] = [];
     for (const member of members) {
-      const name = serverName(member.name);
+      const name = this.nameOf(member);
       const ref = `${this.backend}/${name}`;
       const current = existing.get(name);
       if (!current) {
@@ -113,7 +137,7 @@ export class HaproxyBackend implements LoadBalancerPlugin {
 
   async drain(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>> {
     const existing = await this.ownServers(ctx);
-    const names = members.map((m) => serverName(m.name));
+    const names = members.map((m) => this.nameOf(m));
     const absent = names.filter((n) => !existing.has(n));
     const present = names.filter((n) => existing.has(n));
     if (present.length === 0) return { backend: this.backend, removed: [], absent, timedOut: [] };
@@ -161,9 +185,9 @@ export class HaproxyBackend implements LoadBalancerPlugin {
   async reconcile(members: ReadonlyArray<Member>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>> {
     members.forEach(validateMember);
     const existing = await this.ownServers(ctx);
-    const wanted = new Map(members.map((m) => [serverName(m.name), m]));
+    const wanted = new Map(members.map((m) => [this.nameOf(m), m]));
     const toRegister = members.filter((m) => {
-      const current = existing.get(serverName(m.name));
+      const current = existing.get(this.nameOf(m));
       return !current || current.address !== m.address || current.port !== m.port || (current.adminState & adminForcedMaint) !== 0;
     });
     const extra = [...existing.keys()].filter((name) => !wanted.has(name));
@@ -182,7 +206,7 @@ export class HaproxyBackend implements LoadBalancerPlugin {
 
 export const haproxyLoadBalancer: LoadBalancerFactory<HaproxySpec> = {
   type: 'haproxy',
-  create(spec: HaproxySpec, _target: Target, ctx: PluginContext): LoadBalancerPlugin {
-    return new HaproxyBackend(spec, runtimeTarget(spec.endpoint, endpointNamed(ctx.endpoints, 'haproxy', spec.endpoint)));
+  create(spec: HaproxySpec, target: Target, ctx: PluginContext): LoadBalancerPlugin {
+    return new HaproxyBackend(spec, target, runtimeTarget(spec.endpoint, endpointNamed(ctx.endpoints, 'haproxy', spec.endpoint)));
   },
 };

@@ -58,6 +58,20 @@ describe('autoscaler simulate', () => {
     expect(JSON.parse(stdout)).toEqual({ minutes: 8, underProvisionedMinutes: 4, replicaMinutes: 4 + 40, actions: 1, peakReplicas: 10 });
   });
 
+  it('--written-for rescales a policy written for another per-replica load: the same run as the native policy', () => {
+    // Prepare: the steps policy written for replicas serving 1,000 (thresholds ×100)
+    const scaled = join(dir, 'steps-1000.yaml');
+    writeFileSync(scaled, readFileSync(policy, 'utf8').replace('"0=1 100=10"', '"0=1 10000=10"').replace('id: steps', 'id: steps1000'));
+    // Act
+    const native = autoscaler('simulate', '--policy', policy, '--trace', trace, '--per-replica', '10', '--baseline', 'none', '--json');
+    const rescaled = autoscaler('simulate', '--policy', scaled, '--trace', trace, '--per-replica', '10', '--written-for', '1000', '--baseline', 'none', '--json');
+    const unscaled = autoscaler('simulate', '--policy', scaled, '--trace', trace, '--per-replica', '10', '--baseline', 'none', '--json');
+    // Assess
+    expect(rescaled.status).toBe(0);
+    expect(JSON.parse(rescaled.stdout)).toEqual(JSON.parse(native.stdout));
+    expect(JSON.parse(unscaled.stdout).peakReplicas).toBe(1);
+  });
+
   it('prints a side-by-side table and writes an SVG plot', () => {
     // Prepare
     const plot = join(dir, 'plot.svg');
