@@ -10,6 +10,7 @@ import { request } from 'node:http';
 import { evaluate } from '../shared/evaluate/evaluate.ts';
 import { startDynalite } from '../shared/local/dynalite.ts';
 import { showServersState } from '../shared/haproxy/runtime.ts';
+import { targetServerPrefix } from '../shared/loadbalancers/haproxy.ts';
 import { defaultRegistry, load, withOverrides } from '../shared/plugins/registry.ts';
 import type { LoadBalancerFactory, MetricSource, PluginContext, ScaleRequest, ScaleTarget } from '../shared/plugins/types.ts';
 import { Policy, type DockerTarget } from '../shared/policy/schema.ts';
@@ -186,8 +187,9 @@ export default async function reactionBench(): Promise<void> {
         const started = performance.now();
         const result = await target.scale(scaleRequest(parallelism), fanOut + 1, ctx);
         times.get(parallelism)!.push(performance.now() - started);
-        // Every clone must have reached HAProxy (clones are named <service>-as-…).
-        const clones = (await showServersState(runtime, settings.backend)).filter((s) => s.name.startsWith(`as-${service}-as-`));
+        // Every clone must have reached HAProxy (servers are named <target prefix><service>-as-…).
+        const clonePrefix = `${targetServerPrefix(benchPolicy(service, settings, fanOut).target)}${service}-as-`;
+        const clones = (await showServersState(runtime, settings.backend)).filter((s) => s.name.startsWith(clonePrefix));
         if (result.replicas !== fanOut + 1 || clones.length !== fanOut) {
           throw new Error(`scale out by ${fanOut} left ${result.replicas} replicas and ${clones.length} clones in HAProxy`);
         }

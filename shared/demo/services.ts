@@ -9,10 +9,10 @@ import type Docker from 'dockerode';
 import type { Endpoints } from '../config/endpoints.ts';
 import { endpointsFromEnvironment } from '../local/endpoints.ts';
 import { runCommand, runtimeTarget, runExpecting, showServersState, type RuntimeTarget } from '../haproxy/runtime.ts';
-import { serverPrefix } from '../loadbalancers/haproxy.ts';
+import { targetServerPrefix } from '../loadbalancers/haproxy.ts';
 import { defaultRegistry, load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
-import type { Policy } from '../policy/schema.ts';
+import { DockerTarget, type Policy } from '../policy/schema.ts';
 import { dockerHost, type DockerHost } from '../targets/docker/client.ts';
 import { SERVICE_LABEL } from '../targets/docker/spec.ts';
 
@@ -173,9 +173,12 @@ export async function removeServiceContainers(host: DockerHost, service: string)
   return removed;
 }
 
-/** Deletes every HAProxy server of `service` from the backend (its names all start with `as-<service>-`). */
+/**
+ * Deletes every HAProxy server of `service` (the Docker target on the demo's endpoint) from the
+ * backend: its names all start with that target's prefix, so other services' servers stay.
+ */
 export async function removeServiceServers(runtime: RuntimeTarget, backend: string, service: string): Promise<string[]> {
-  const prefix = `${serverPrefix}${service}-`;
+  const prefix = targetServerPrefix(DockerTarget.parse({ type: 'docker', endpoint: endpointName, service }));
   const ours = (await showServersState(runtime, backend)).filter((s) => s.name.startsWith(prefix));
   for (const server of ours) {
     const ref = `${backend}/${server.name}`;

@@ -47,7 +47,7 @@ export function decide(input: DecisionInput): Decision {
   const missingCount = outcomes.filter((o) => o.kind === 'missing').length;
 
   if (winner === undefined) {
-    const pruned = prune(history, now, retention);
+    const pruned = prune(withReadings(input), now, retention);
     if (outcomes.some((o) => o.kind === 'missing')) return hold(input, null, 'MissingMetric', sentence(notes, `keep ${current}`), pruned);
     if (outcomes.some((o) => o.kind === 'insufficient')) return hold(input, null, 'AlarmInsufficientData', sentence(notes, `keep ${current}`), pruned);
     return hold(input, null, 'AtDesired', sentence(notes, `keep ${current}`), pruned);
@@ -55,7 +55,7 @@ export function decide(input: DecisionInput): Decision {
   const rawDesired = winner.replicas;
   if (missingCount > 0 && rawDesired < current) {
     // horizontal.go computeReplicasForMetrics: with an invalid metric, scale up but never down.
-    return hold(input, rawDesired, 'MissingMetric', sentence([winner.text, ...notes], `no scale-in while a metric is missing → keep ${current}`), prune(history, now, retention));
+    return hold(input, rawDesired, 'MissingMetric', sentence([winner.text, ...notes], `no scale-in while a metric is missing → keep ${current}`), prune(withReadings(input), now, retention));
   }
 
   // 2. Behavior and 3. bounds
@@ -132,11 +132,8 @@ export function decide(input: DecisionInput): Decision {
   else if (!suspendText && action !== 'none') conclusion = `${limitText}; ${current} → ${desired}`;
   const reason = sentence([winner.text, ...notes], conclusion);
 
-  const recordRaw = (globalThis as any).RECORD_RAW && (winner as any).unheld !== undefined ? Math.max((winner as any).unheld, 0) : rawDesired;
-  const recommendations = recordRecommendation ? [...history.recommendations, { at: now, replicas: recordRaw }] : history.recommendations;
-  const last: Record<string, number> = {};
-  for (const [k, r] of Object.entries(input.metrics)) if (r !== undefined) last[k] = r.value;
-  let next: BehaviorHistory = { ...history, recommendations, ...({ last } as {}) };
+  const recommendations = recordRecommendation ? [...history.recommendations, { at: now, replicas: rawDesired }] : history.recommendations;
+  let next: BehaviorHistory = { ...withReadings(input), recommendations };
   if (action !== 'none') {
     next = {
       ...next,
@@ -162,6 +159,40 @@ function hold(input: DecisionInput, rawDesired: number | null, notScaledReason: 
 function sentence(parts: string[], conclusion: string): string {
   return [...parts, conclusion].filter((p) => p.length > 0).join('; ');
 }
+
+/**
+ * The history with this evaluation's readings added, for target rules with `scaleDownPeakSeconds`
+ * (their next evaluations see them as the recent peak). Bounded: a reading within a minute of the
+ * metric's last entry is merged into it (the higher value, the newer time: the peak is kept, never
+ * lost early), and entries older than the longest peak window are dropped. Unchanged when no rule
+ * uses a peak window; a metric with no datapoint (or only a fallback) adds nothing.
+ */
+function withReadings(input: DecisionInput): BehaviorHistory {
+  const { history, now } = input;
+  const windows = new Map<string, number>();
+  for (const rule of rulesOf(input.policy)) {
+    if (rule.type === 'target' && rule.scaleDownPeakSeconds !== undefined) {
+      windows.set(rule.metric, Math.max(windows.get(rule.metric) ?? 0, rule.scaleDownPeakSeconds));
+    }
+  }
+  if (windows.size === 0) return history;
+  const readings: Record<string, ReadonlyArray<{ at: number; value: number }>> = {};
+  for (const [metric, seconds] of windows) {
+    const cutoff = now - seconds * 1000;
+    const kept = (history.readings?.[metric] ?? []).filter((r) => r.at > cutoff && r.at <= now);
+    const reading = input.metrics[metric];
+    if (reading !== undefined && Number.isFinite(reading.value)) {
+      const last = kept[kept.length - 1];
+      if (last !== undefined && now - last.at < mergeWithinMs) kept[kept.length - 1] = { at: now, value: Math.max(last.value, reading.value) };
+      else kept.push({ at: now, value: reading.value });
+    }
+    if (kept.length > 0) readings[metric] = kept;
+  }
+  return { ...history, readings };
+}
+
+/** Readings closer than this are merged, so a peak window of N seconds keeps at most N/60 + 1 entries. */
+const mergeWithinMs = 60_000;
 
 /** How far back the history must reach: the longest stabilization window, rate-limit period or stepAdjust cooldown. */
 function retentionMs(input: DecisionInput): { recommendations: number; events: number } {

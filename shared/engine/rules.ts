@@ -68,19 +68,11 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
   const read = readMetric(ctx, rule.metric);
   if (read === undefined) return missing(rule.metric);
   const current = ctx.currentReplicas;
-  const trend = (rule as any).trend ?? 0;
-  const prev = (ctx.history as any).last?.[rule.metric];
-  let v = read.value;
-  const up = read.value > current * rule.perReplica * (1 + (ctx.policy.behavior.scaleUp.tolerance ?? ctx.policy.behavior.tolerance));
-  if (up && trend > 0 && prev !== undefined && !read.fallback && read.value > prev) v = read.value + trend * (read.value - prev);
-  const readV = read;
-  const read2 = { ...read, value: v };
-  void readV;
-  return evaluateTarget2(rule, ctx, read2, current);
-}
-function evaluateTarget2(rule: TargetRule, ctx: RuleContext, read: { value: number; fallback: boolean }, current: number): RuleOutcome {
   const wanted = Math.max(0, Math.ceil(read.value / rule.perReplica));
   const label = `${describeValue(rule.metric, read)} at ${fmt(rule.perReplica)} per replica`;
+  if (rule.scaleDownPeakSeconds !== undefined && current > 0 && read.value < current * rule.perReplica) {
+    return scaleDownOnPeak(rule, rule.scaleDownPeakSeconds, ctx, read.value, label);
+  }
   if (current > 0) {
     const usageRatio = read.value / (current * rule.perReplica);
     // Kubernetes 1.33 (KEP-4951): each direction may have its own tolerance.
@@ -92,7 +84,6 @@ function evaluateTarget2(rule: TargetRule, ctx: RuleContext, read: { value: numb
         replicas: current,
         text: `${label}: usage ratio ${fmt(usageRatio)} within tolerance ${tolerance} → keep ${current}`,
         ...(wanted !== current ? { hold: 'WithinTolerance' as const } : {}),
-        ...({ unheld: wanted } as {}),
       };
     }
   }
@@ -102,12 +93,39 @@ function evaluateTarget2(rule: TargetRule, ctx: RuleContext, read: { value: numb
     const withHeadroom = Math.ceil(read.value / (rule.perReplica * (1 - headroom)));
     return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-up headroom ${headroom} → ${withHeadroom} replicas` };
   }
-  const downHeadroom = (rule as { scaleDownHeadroom?: number }).scaleDownHeadroom ?? 0;
-  if (downHeadroom > 0 && wanted < current) {
-    const withHeadroom = Math.min(current, Math.ceil(read.value / (rule.perReplica * (1 - downHeadroom))));
-    return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-down headroom ${downHeadroom} → ${withHeadroom} replicas` };
-  }
   return { kind: 'desired', replicas: wanted, text: `${label} → ${wanted} replicas` };
+}
+
+/** The highest of `latest` and the readings of `metric` stored in the last `seconds` (strictly newer than now - seconds). */
+export function recentPeak(history: BehaviorHistory, metric: string, seconds: number, now: number, latest: number): number {
+  const cutoff = now - seconds * 1000;
+  let peak = latest;
+  for (const reading of history.readings?.[metric] ?? []) if (reading.at > cutoff && reading.at <= now && reading.value > peak) peak = reading.value;
+  return peak;
+}
+
+/**
+ * `scaleDownPeakSeconds`, with the load below the current capacity: hold while the recent peak is
+ * within the scale-down tolerance (or would not fit fewer replicas), else scale in to fit the peak.
+ */
+function scaleDownOnPeak(rule: TargetRule, seconds: number, ctx: RuleContext, latest: number, label: string): RuleOutcome {
+  const current = ctx.currentReplicas;
+  const peak = recentPeak(ctx.history, rule.metric, seconds, ctx.now, latest);
+  const forPeak = Math.max(0, Math.ceil(peak / rule.perReplica));
+  const usageRatio = peak / (current * rule.perReplica);
+  const { behavior } = ctx.policy;
+  const tolerance = behavior.scaleDown.tolerance ?? behavior.tolerance;
+  const peakText = `${label}: peak ${fmt(peak)} of the last ${seconds}s`;
+  if (forPeak >= current || 1 - usageRatio <= tolerance) {
+    const wanted = Math.max(0, Math.ceil(latest / rule.perReplica));
+    return {
+      kind: 'desired',
+      replicas: current,
+      text: `${peakText} at usage ratio ${fmt(usageRatio)} within scale-down tolerance ${tolerance} → keep ${current}`,
+      ...(wanted !== current ? { hold: 'WithinTolerance' as const } : {}),
+    };
+  }
+  return { kind: 'desired', replicas: forPeak, text: `${peakText} → ${forPeak} replicas` };
 }
 
 /**

@@ -34,6 +34,14 @@ export interface BehaviorHistory {
   /** Epoch ms of the last scale-out and scale-in, for stepAdjust cooldowns. */
   readonly lastScaleOutAt?: number;
   readonly lastScaleInAt?: number;
+  /**
+   * Past readings by metric id, oldest first, for target rules with `scaleDownPeakSeconds`: epoch ms
+   * of the evaluation and the value read then. Only real datapoints (never a missing-metric
+   * fallback); entries are at least a minute apart (a reading within a minute of the last one is
+   * merged into it, keeping the higher value) and older than the longest peak window are dropped,
+   * so a metric keeps at most 61 entries. Absent when no rule uses it.
+   */
+  readonly readings?: Readonly<Record<string, ReadonlyArray<{ readonly at: number; readonly value: number }>>>;
 }
 
 export const emptyHistory: BehaviorHistory = { recommendations: [], events: [] };

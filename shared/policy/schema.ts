@@ -192,6 +192,16 @@ export const TargetRule = z
      * next minutes of the rise. Scale-in still sizes for perReplica. Default 0 (as the HPA).
      */
     scaleUpHeadroom: z.number().min(0).max(0.9).optional(),
+    /**
+     * Optional scale-in on the recent peak, in seconds (60–3600): when the metric is below the
+     * current capacity this rule looks at the highest reading of the last `scaleDownPeakSeconds`
+     * (this one included) instead of the latest; it scales in only when that peak is outside the
+     * scale-down tolerance, and then in one step to `ceil(peak / perReplica)`. A noisy load keeps
+     * the replicas its recent bursts needed; a load that has really fallen is followed down at once,
+     * without the tolerance-held recommendations that make an HPA scale-down window long. Uses
+     * only readings already seen (kept in the behavior history). Default: off (as the HPA).
+     */
+    scaleDownPeakSeconds: z.number().int().min(60).max(3600).optional(),
   })
   .describe('Keep the metric per replica near a target value (HPA AverageValue).');
 

@@ -95,6 +95,6 @@ describeWithServices('autoscaler demo (real Docker Engine, HAProxy 2.6, dynalite
 
     // Assess
     expect(containers.filter((c) => /^demo-[0-9a-f]{6}$/.test(c.Labels['autoscaler.service'] ?? '')).map((c) => c.Names[0])).toEqual([]);
-    expect(servers.filter((s) => /^as-demo-[0-9a-f]{6}-/.test(s.name)).map((s) => s.name)).toEqual([]);
+    expect(servers.filter((s) => /^as-[0-9a-f]{6}-demo-[0-9a-f]{6}-/.test(s.name)).map((s) => s.name)).toEqual([]);
   });
 });

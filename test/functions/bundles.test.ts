@@ -6,9 +6,9 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { build } from 'esbuild';
+import { build, type Metafile } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { esbuildOptionsFor, handlerEntries } from '../../infra/bundling.ts';
+import { esbuildOptionsFor, handlerEntries, lazyPackages } from '../../infra/bundling.ts';
 import { Policy } from '../../shared/policy/schema.ts';
 import { lambdaContext, scheduledEvent, seed, snsAlarmEvent, startScenario, type Scenario } from './scenario.ts';
 
@@ -18,19 +18,24 @@ type Handler = (event: unknown, context: ReturnType<typeof lambdaContext>) => Pr
  * (no transform): each bundle is loaded exactly as Lambda loads it.
  */
 const nativeImport = (url: string) => import(/* @vite-ignore */ url) as Promise<{ handler: Handler }>;
-const kubernetesLoaded = () => (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] === true;
+const markerSet = (name: string) => (globalThis as Record<symbol, unknown>)[Symbol.for(`autoscaler.${name}`)] === true;
+const kubernetesLoaded = () => markerSet('kubernetesClientLoaded');
+/** dockerode and ioredis, like the Kubernetes client, live outside the bundle and load on first use. */
+const dockerodeLoaded = () => markerSet('dockerodeLoaded');
+const ioredisLoaded = () => markerSet('ioredisLoaded');
 
 const cacheRoot = join(import.meta.dirname, '../../node_modules/.cache/autoscaler-bundles');
 let dir: string;
 let scenario: Scenario;
 const bundles: Record<string, string> = {};
+const metafiles: Record<string, Metafile> = {};
 
 beforeAll(async () => {
   mkdirSync(cacheRoot, { recursive: true });
   dir = mkdtempSync(join(cacheRoot, 'bundles-'));
   for (const [name, entry] of Object.entries(handlerEntries)) {
     bundles[name] = join(dir, name, 'index.mjs');
-    await build(esbuildOptionsFor(entry, bundles[name]!));
+    metafiles[name] = (await build({ ...esbuildOptionsFor(entry, bundles[name]!), metafile: true })).metafile;
   }
   scenario = await startScenario();
 });
@@ -40,7 +45,21 @@ afterAll(async () => {
 });
 
 describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: local fake JSON endpoint; local fake Kubernetes API server)', () => {
-  it('the evaluate bundle imports without loading the Kubernetes client, and a Docker-only evaluation keeps it unloaded', async () => {
+  it('neither bundle contains the lazily loaded packages, and each reaches them by dynamic import() only', () => {
+    for (const [name, metafile] of Object.entries(metafiles)) {
+      // Prepare
+      const output = Object.entries(metafile.outputs).find(([file]) => file.endsWith('index.mjs'))![1];
+      // Act
+      const bundled = Object.keys(output.inputs).filter((file) => lazyPackages.some((p) => file.includes(`node_modules/${p}/`)) || file.includes('node_modules/ssh2/'));
+      const importsOfLazy = output.imports.filter((i) => lazyPackages.some((p) => i.path === p || i.path.startsWith(`${p}/`)));
+      // Assess
+      expect(bundled, name).toEqual([]);
+      expect(importsOfLazy.map((i) => i.path).sort(), name).toEqual([...lazyPackages].sort());
+      expect(importsOfLazy.filter((i) => i.kind !== 'dynamic-import'), name).toEqual([]);
+    }
+  });
+
+  it('the evaluate bundle imports without loading the Kubernetes client, dockerode or ioredis, and a Docker-only evaluation keeps the Kubernetes client unloaded', async () => {
     // Prepare: one Docker policy whose endpoint is not configured (its target fails, nothing else is needed)
     const dockerOnly = Policy.parse({
       id: 'docker-only',
@@ -52,10 +71,10 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     await scenario.stores.policies.put(dockerOnly, 0);
     // Act
     const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
-    const loadedAtImport = kubernetesLoaded();
+    const loadedAtImport = { kubernetes: kubernetesLoaded(), dockerode: dockerodeLoaded(), ioredis: ioredisLoaded() };
     const summary = await handler(scheduledEvent('bundle-tick-1'), lambdaContext('bundle-1'));
     // Assess
-    expect(loadedAtImport).toBe(false);
+    expect(loadedAtImport).toEqual({ kubernetes: false, dockerode: false, ioredis: false });
     expect(summary).toMatchObject({ policies: 1, failures: 1 });
     const [record] = await scenario.stores.audit.list({ policyId: 'docker-only', limit: 1 });
     expect(record!.error).toMatch(/unknown docker endpoint "nowhere"/);
@@ -63,7 +82,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     await scenario.stores.policies.delete('docker-only', 1);
   });
 
-  it('the evaluate bundle scales a Kubernetes workload on a schedule tick (loading the client then)', async () => {
+  it('the evaluate bundle scales a Kubernetes workload on a schedule tick with CloudWatch metrics (loading the Kubernetes client then, never dockerode or ioredis)', async () => {
     // Prepare
     await seed(scenario);
     const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
@@ -72,6 +91,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     // Assess
     expect(summary).toMatchObject({ actions: 1, failures: 0 });
     expect(kubernetesLoaded()).toBe(true);
+    expect({ dockerode: dockerodeLoaded(), ioredis: ioredisLoaded() }).toEqual({ dockerode: false, ioredis: false });
     expect(scenario.kubernetes.objects.get('workers/deployments/sidekiq')!.replicas).toBe(5);
     const [record] = await scenario.stores.audit.list({ policyId: 'queue-workers', limit: 1 });
     expect(record).toMatchObject({ status: 'Successful', action: 'scaleOut', currentReplicas: 2, desiredReplicas: 5, trigger: { type: 'schedule', id: 'bundle-tick-2' } });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import type { Endpoints } from '../../shared/config/endpoints.ts';
 import { runExpecting, runtimeTarget, showServersState, showStat } from '../../shared/haproxy/runtime.ts';
-import { haproxyLoadBalancer, serverName, serverPrefix } from '../../shared/loadbalancers/haproxy.ts';
+import { haproxyLoadBalancer, serverName, serverPrefix, targetServerPrefix } from '../../shared/loadbalancers/haproxy.ts';
 import type { PluginContext } from '../../shared/plugins/types.ts';
 import { DockerTarget, HaproxyLoadBalancer } from '../../shared/policy/schema.ts';
 import { describeWithServices } from '../support/services.ts';
@@ -18,23 +18,35 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
   };
   const ctx: PluginContext = { endpoints, signal: new AbortController().signal };
   const target = DockerTarget.parse({ type: 'docker', endpoint: 'local', service: 'web' });
+  // A second service behind the same backend.
+  const otherTarget = DockerTarget.parse({ type: 'docker', endpoint: 'local', service: 'api' });
   const runtime = runtimeTarget('tcp', endpoints.haproxy.tcp!);
-  const plugin = (endpoint = 'tcp', drainTimeoutSeconds = 10) =>
-    haproxyLoadBalancer.create(HaproxyLoadBalancer.parse({ type: 'haproxy', endpoint, backend, port: 8080, drainTimeoutSeconds }), target, ctx);
-  const serverNames = async () => (await showServersState(runtime, backend)).map((s) => s.name).sort();
+  const plugin = (endpoint = 'tcp', drainTimeoutSeconds = 10, owner = target) =>
+    haproxyLoadBalancer.create(HaproxyLoadBalancer.parse({ type: 'haproxy', endpoint, backend, port: 8080, drainTimeoutSeconds }), owner, ctx);
+  /** Our target's server name for a member. */
+  const ours = (member: string) => serverName(member, target);
+  const theirs = (member: string) => serverName(member, otherTarget);
+  const testPrefixes = [targetServerPrefix(target), targetServerPrefix(otherTarget)];
+  /** The static server and the servers of this file's two targets (others may share the backend). */
+  const serverNames = async () =>
+    (await showServersState(runtime, backend))
+      .map((s) => s.name)
+      .filter((name) => name === process.env.HAPROXY_STATIC_SERVER || testPrefixes.some((p) => name.startsWith(p)))
+      .sort();
+  const cleanUp = () => Promise.all([plugin().reconcile([], ctx), plugin('tcp', 10, otherTarget).reconcile([], ctx)]);
   let members: HttpMember[] = [];
 
   beforeAll(async () => {
     // Leftovers from an interrupted run would skew every count below.
-    await plugin().reconcile([], ctx);
+    await cleanUp();
   });
   afterEach(async () => {
-    await plugin().reconcile([], ctx);
+    await cleanUp();
     await Promise.all(members.map((m) => m.close()));
     members = [];
   });
   afterAll(async () => {
-    await plugin().reconcile([], ctx);
+    await cleanUp();
   });
 
   it('register adds and enables members (idempotently), and traffic through HAProxy reaches every one', async () => {
@@ -49,11 +61,11 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     await load.stop();
 
     // Assess
-    expect(first.added).toEqual(['as-web-1', 'as-web-2']);
+    expect(first.added).toEqual([ours('web-1'), ours('web-2')]);
     expect(second.added).toEqual([]);
-    expect(second.unchanged).toEqual(['as-web-1', 'as-web-2']);
+    expect(second.unchanged).toEqual([ours('web-1'), ours('web-2')]);
     expect(load.failures).toEqual([]);
-    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, 'as-web-1', 'as-web-2'].sort());
+    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, ours('web-1'), ours('web-2')].sort());
   });
 
   it('drain under load: no failed request, the server is deleted, and it gets no traffic afterwards', async () => {
@@ -72,9 +84,9 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     // Assess
     expect(load.failures).toEqual([]);
     expect(load.requests).toBeGreaterThan(40);
-    expect(result).toMatchObject({ removed: ['as-gone-1'], timedOut: [], absent: [] });
+    expect(result).toMatchObject({ removed: [ours('gone-1')], timedOut: [], absent: [] });
     expect(members[1]!.hits).toBe(hitsAfterDrain);
-    expect(await serverNames()).not.toContain('as-gone-1');
+    expect(await serverNames()).not.toContain(ours('gone-1'));
   });
 
   it('drain waits for a long request to finish before deleting the server', async () => {
@@ -82,7 +94,7 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     members = [await startMember('slow-1')];
     await plugin().register(members, ctx);
     const slow = fetch(`${frontendUrl}?delay=800`).then(async (r) => ({ status: r.status, body: await r.text() }));
-    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === 'as-slow-1' && r.scur === '1'), 3_000, 'the slow session');
+    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === ours('slow-1') && r.scur === '1'), 3_000, 'the slow session');
 
     // Act
     const started = Date.now();
@@ -92,7 +104,7 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     // Assess
     expect(await slow).toEqual({ status: 200, body: 'slow-1' });
     expect(waited).toBeGreaterThan(300);
-    expect(result).toMatchObject({ removed: ['as-slow-1'], timedOut: [] });
+    expect(result).toMatchObject({ removed: [ours('slow-1')], timedOut: [] });
   });
 
   it('drain past drainTimeoutSeconds cuts the remaining sessions and still deletes the server', async () => {
@@ -100,25 +112,25 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     members = [await startMember('stuck-1')];
     await plugin('tcp', 0).register(members, ctx);
     const stuck = fetch(`${frontendUrl}?delay=5000`).then((r) => r.status, () => 'cut');
-    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === 'as-stuck-1' && r.scur === '1'), 3_000, 'the stuck session');
+    await waitFor(async () => (await showStat(runtime)).some((r) => r.svname === ours('stuck-1') && r.scur === '1'), 3_000, 'the stuck session');
 
     // Act
     const result = await plugin('tcp', 0).drain(members, ctx);
 
     // Assess
-    expect(result).toMatchObject({ removed: ['as-stuck-1'], timedOut: ['as-stuck-1'] });
+    expect(result).toMatchObject({ removed: [ours('stuck-1')], timedOut: [ours('stuck-1')] });
     expect(await stuck).not.toBe(200);
-    expect(await serverNames()).not.toContain('as-stuck-1');
+    expect(await serverNames()).not.toContain(ours('stuck-1'));
   });
 
   it('reconcile repairs drift: re-adds a server deleted by hand, removes an extra one, leaves static servers alone (unix socket)', async () => {
     // Prepare
     members = [await startMember('r-1'), await startMember('r-2')];
     await plugin('unix').register(members, ctx);
-    await runExpecting(runtime, `set server ${backend}/as-r-2 state maint`, []);
-    await runExpecting(runtime, `del server ${backend}/as-r-2`, ['Server deleted.']);
-    await runExpecting(runtime, `add server ${backend}/as-stray 127.0.0.1:1 check`, ['New server registered.']);
-    await runExpecting(runtime, `set server ${backend}/as-r-1 state maint`, []);
+    await runExpecting(runtime, `set server ${backend}/${ours('r-2')} state maint`, []);
+    await runExpecting(runtime, `del server ${backend}/${ours('r-2')}`, ['Server deleted.']);
+    await runExpecting(runtime, `add server ${backend}/${ours('stray')} 127.0.0.1:1 check`, ['New server registered.']);
+    await runExpecting(runtime, `set server ${backend}/${ours('r-1')} state maint`, []);
 
     // Act
     const result = await plugin('unix').reconcile(members, ctx);
@@ -128,9 +140,35 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     await load.stop();
 
     // Assess
-    expect(result).toMatchObject({ added: ['as-r-2'], removed: ['as-stray'], enabled: ['as-r-1'] });
+    expect(result).toMatchObject({ added: [ours('r-2')], removed: [ours('stray')], enabled: [ours('r-1')] });
     expect(again).toMatchObject({ added: [], removed: [], enabled: [] });
-    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, 'as-r-1', 'as-r-2'].sort());
+    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, ours('r-1'), ours('r-2')].sort());
+    expect(load.failures).toEqual([]);
+  });
+
+  it('two targets share one backend: reconcile and drain of one never touch the other\'s servers, even a same-named member', async () => {
+    // Prepare: both services register a container called "same-1"; each has one more of its own.
+    members = [await startMember('a-1'), await startMember('b-1'), await startMember('same-1')];
+    const [a1, b1, same] = members as [HttpMember, HttpMember, HttpMember];
+    const serviceA = plugin();
+    const serviceB = plugin('tcp', 10, otherTarget);
+    await serviceA.register([a1, same], ctx);
+    await serviceB.register([b1, same], ctx);
+
+    // Act
+    const reconciledA = await serviceA.reconcile([], ctx);
+    const drainedA = await serviceA.drain([same], ctx);
+    const reconciledB = await serviceB.reconcile([b1, same], ctx);
+    const load = loadLoop(frontendUrl, 2);
+    await waitFor(() => b1.hits > 2 && same.hits > 2, 5_000, "service B's members to serve");
+    await load.stop();
+
+    // Assess
+    expect(ours('same-1')).not.toBe(theirs('same-1'));
+    expect([...(reconciledA.removed as string[])].sort()).toEqual([ours('a-1'), ours('same-1')].sort());
+    expect(drainedA).toMatchObject({ removed: [], absent: [ours('same-1')] });
+    expect(reconciledB).toMatchObject({ added: [], updated: [], removed: [] });
+    expect(await serverNames()).toEqual([process.env.HAPROXY_STATIC_SERVER, theirs('b-1'), theirs('same-1')].sort());
     expect(load.failures).toEqual([]);
   });
 
@@ -144,17 +182,29 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
   });
 });
 
-it('server names derive from container names: prefixed, sanitized, and distinct after sanitizing', () => {
+it('server names derive from the owning target and the container name: scoped, sanitized, distinct, at most 63 characters', () => {
+  // Prepare
+  const web = DockerTarget.parse({ type: 'docker', endpoint: 'local', service: 'web' });
+  const api = DockerTarget.parse({ type: 'docker', endpoint: 'local', service: 'api' });
+  const webElsewhere = DockerTarget.parse({ type: 'docker', endpoint: 'other', service: 'web' });
+
   // Act
-  const plain = serverName('/web-1');
-  const odd = serverName('web 1');
-  const odd2 = serverName('web:1');
-  const long = serverName('x'.repeat(100));
+  const prefix = targetServerPrefix(web);
+  const plain = serverName('/web-1', web);
+  const odd = serverName('web 1', web);
+  const odd2 = serverName('web:1', web);
+  const long = serverName('x'.repeat(100), web);
+  const long2 = serverName(`${'x'.repeat(99)}y`, web);
 
   // Assess
-  expect(plain).toBe(`${serverPrefix}web-1`);
-  expect(odd).toMatch(/^as-web-1-[0-9a-f]{8}$/);
+  expect(prefix).toMatch(new RegExp(`^${serverPrefix}[0-9a-f]{6}-$`));
+  expect(targetServerPrefix(api)).not.toBe(prefix);
+  expect(targetServerPrefix(webElsewhere)).not.toBe(prefix);
+  expect(plain).toBe(`${prefix}web-1`);
+  expect(serverName('web-1', api)).toBe(`${targetServerPrefix(api)}web-1`);
+  expect(odd).toMatch(new RegExp(`^${prefix}web-1-[0-9a-f]{8}$`));
   expect(odd).not.toBe(odd2);
   expect(long.length).toBeLessThanOrEqual(63);
-  expect(long.startsWith(serverPrefix)).toBe(true);
+  expect(long.startsWith(prefix)).toBe(true);
+  expect(long).not.toBe(long2);
 });
