@@ -70,7 +70,7 @@ else
   pidfile="$docker_state/docker.pid"
   if [ -f "$pidfile" ] && ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then rm -f "$pidfile"; fi
   echo "test-services: docker: starting dockerd (log: $docker_state/dockerd.log)"
-  nohup dockerd --storage-driver=vfs --iptables=false --bridge=none \
+  setsid nohup dockerd --storage-driver=vfs --iptables=false --bridge=none \
     --host "unix://$docker_sock" --host tcp://127.0.0.1:2376 \
     --tlsverify --tlscacert "$docker_tls/ca/ca.pem" \
     --tlscert "$docker_tls/server/server-cert.pem" --tlskey "$docker_tls/server/server-key.pem" \
