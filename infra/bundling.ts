@@ -52,9 +52,11 @@ export const bundling: BundlingOptions = {
   nodeModules: [...lazyPackages],
   // npm ci without install scripts: ssh2 (under dockerode) would otherwise compile its optional
   // crypto add-on for the build machine, not for the Lambda's arm64; it falls back to JavaScript.
+  // prefer-offline: the project's own `npm ci` already put these exact tarballs in npm's cache, so
+  // synth needs no registry (it still falls back to one when the cache lacks them).
   commandHooks: {
     beforeBundling: () => [],
-    beforeInstall: (_inputDir, outputDir) => [`echo ignore-scripts=true > "${outputDir}/.npmrc"`],
+    beforeInstall: (_inputDir, outputDir) => [`printf 'ignore-scripts=true\\nprefer-offline=true\\naudit=false\\nfund=false\\n' > "${outputDir}/.npmrc"`],
     afterBundling: (_inputDir, outputDir) => [`rm -f "${outputDir}/.npmrc"`],
   },
   bundleAwsSDK: true,
