@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { localNginxControl, firstFileOfTar, tarOneFile } from '../../shared/loadbalancers/nginx-control.ts';
@@ -34,13 +35,18 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
     const registered = await nginx.register(members);
     // A reload takes effect when the new workers run: probe until both members answer.
     await waitFor(async () => (await fetch(url).then((r) => r.text(), () => ''), members.every((m) => m.hits > 0)), 5_000, 'both members to serve through nginx');
+    // The worker of the previous configuration (whose upstream is a closed port) may still accept
+    // queued connections until it exits; the load starts once only the new configuration serves.
+    await waitFor(() => !oldWorkersRunning(), 10_000, 'the previous nginx workers to exit');
     const load = loadLoop(url, 4, { newConnectionEach: true, retryResetOnce: true });
     await waitFor(() => members.every((m) => m.hits > 5), 5_000, 'load on both members');
     const drained = await nginx.drain([members[0]!]);
     // Old workers finish what they hold; wait until the new ones serve, then watch for stray hits.
     await waitFor(async () => (await fetch(url).then((r) => r.text())) === 'n-a', 5_000, 'the new configuration');
+    // An old worker may still proxy a request it accepted before the reload: wait until it has exited.
+    await waitFor(() => !oldWorkersRunning(), 10_000, 'the old nginx workers to exit');
     const settled = members[1]!.hits + 20;
-    await waitFor(() => members[1]!.hits > settled, 5_000, 'the old worker to finish its requests');
+    await waitFor(() => members[1]!.hits > settled, 5_000, 'more traffic after the old workers exited');
     const hitsAfterDrain = members[0]!.hits;
     await waitFor(() => members[1]!.hits > settled + 30, 5_000, 'more traffic on the remaining member');
     await load.stop();
@@ -86,6 +92,11 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
     expect(parseUpstream(readFileSync(file, 'utf8')).map((m) => m.name)).toEqual(['r-1', 'r-2']);
   });
 });
+
+/** nginx renames workers that finish their requests after a reload "worker process is shutting down". */
+function oldWorkersRunning(): boolean {
+  return spawnSync('pgrep', ['-f', 'nginx: worker process is shutting down']).status === 0;
+}
 
 it('renderUpstream is deterministic, validates members, and round-trips through parseUpstream (no nginx needed)', () => {
   // Prepare
