@@ -8,10 +8,10 @@
  * bundle's top and loaded at every cold start. The global marker lets the bundle tests see whether
  * it was loaded.
  */
-import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { RedisEndpoint } from '../config/endpoints.ts';
 import { endpointNamed } from '../config/endpoints.ts';
+import { readSecretOrFile } from '../config/secret-or-file.ts';
 import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
 import { RedisMetric } from '../policy/schema.ts';
 
@@ -44,27 +44,8 @@ function endpointLabel(name: string, endpoint: RedisEndpoint): string {
 async function passwordOf(name: string, endpoint: RedisEndpoint, ctx: PluginContext): Promise<string | undefined> {
   const item = endpoint.password;
   if (!item) return undefined;
-  const label = endpointLabel(name, endpoint);
-  if ('file' in item) {
-    try {
-      return (await readFile(item.file, 'utf8')).trim();
-    } catch (err) {
-      throw new Error(`${label}: cannot read the password file ${item.file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
-    }
-  }
-  if (!ctx.getSecret) throw new Error(`${label}: the password is a Secrets Manager secret (${item.secretId}) but no secret reader is configured`);
-  const raw = await ctx.getSecret(item.secretId).catch((err: Error) => {
-    throw new Error(`${label}: cannot read the password secret ${item.secretId}: ${err.message}`);
-  });
-  if (item.jsonKey === undefined) return raw;
-  let value: unknown;
-  try {
-    value = (JSON.parse(raw) as Record<string, unknown>)[item.jsonKey];
-  } catch {
-    throw new Error(`${label}: secret ${item.secretId} is not JSON, so jsonKey "${item.jsonKey}" cannot be read`);
-  }
-  if (typeof value !== 'string' || value === '') throw new Error(`${label}: secret ${item.secretId} has no string key "${item.jsonKey}"`);
-  return value;
+  // A password file usually ends with a newline that is not part of the password.
+  return (await readSecretOrFile(item, 'the password', endpointLabel(name, endpoint), ctx)).trim();
 }
 
 let library: Promise<typeof Redis> | undefined;

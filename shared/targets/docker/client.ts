@@ -10,10 +10,10 @@
  * static import would be hoisted to the bundle's top and loaded at every cold start. The global
  * marker lets the bundle tests see whether it was loaded.
  */
-import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type Docker from 'dockerode';
-import type { DockerEndpoint, SecretOrFile } from '../../config/endpoints.ts';
+import type { DockerEndpoint } from '../../config/endpoints.ts';
+import { readSecretOrFile } from '../../config/secret-or-file.ts';
 import { endpointNamed } from '../../config/endpoints.ts';
 import type { PluginContext } from '../../plugins/types.ts';
 
@@ -80,33 +80,6 @@ export function hostLabel(name: string, endpoint: DockerEndpoint): string {
   return `docker endpoint "${name}" (${'socket' in endpoint ? `unix://${endpoint.socket}` : endpoint.host})`;
 }
 
-async function readSecretOrFile(item: SecretOrFile, what: string, label: string, ctx: PluginContext): Promise<string> {
-  if ('file' in item) {
-    try {
-      return await readFile(item.file, 'utf8');
-    } catch (err) {
-      throw new Error(`${label}: cannot read TLS ${what} from file ${item.file}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-  if (!ctx.getSecret) throw new Error(`${label}: TLS ${what} is a Secrets Manager secret (${item.secretId}) but no secret reader is configured`);
-  let raw: string;
-  try {
-    raw = await ctx.getSecret(item.secretId);
-  } catch (err) {
-    throw new Error(`${label}: cannot read TLS ${what} from secret ${item.secretId}: ${(err as Error).message}`, { cause: err });
-  }
-  if (item.jsonKey === undefined) return raw;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new Error(`${label}: secret ${item.secretId} is not JSON, so jsonKey "${item.jsonKey}" cannot be read`);
-  }
-  const value = (parsed as Record<string, unknown> | null)?.[item.jsonKey];
-  if (typeof value !== 'string' || value === '') throw new Error(`${label}: secret ${item.secretId} has no string key "${item.jsonKey}" (TLS ${what})`);
-  return value;
-}
-
 let library: Promise<typeof Docker> | undefined;
 
 function dockerode(): Promise<typeof Docker> {
@@ -144,9 +117,9 @@ async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginCon
     return { name, label, publishedAddress: hostname, docker };
   }
   const [ca, cert, key] = await Promise.all([
-    readSecretOrFile(endpoint.tls.ca, 'CA certificate', label, ctx),
-    readSecretOrFile(endpoint.tls.cert, 'client certificate', label, ctx),
-    readSecretOrFile(endpoint.tls.key, 'client key', label, ctx),
+    readSecretOrFile(endpoint.tls.ca, 'TLS CA certificate', label, ctx),
+    readSecretOrFile(endpoint.tls.cert, 'TLS client certificate', label, ctx),
+    readSecretOrFile(endpoint.tls.key, 'TLS client key', label, ctx),
   ]);
   // Node verifies the server's certificate against `ca` and its name against `hostname`.
   const docker = new DockerClient({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'https', ca, cert, key } as Docker.DockerOptions);
