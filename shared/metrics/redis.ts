@@ -12,6 +12,7 @@ import type { Redis } from 'ioredis';
 import type { RedisEndpoint } from '../config/endpoints.ts';
 import { endpointNamed } from '../config/endpoints.ts';
 import { readSecretOrFile } from '../config/secret-or-file.ts';
+import { lazyLibrary } from '../plugins/lazy.ts';
 import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
 import { RedisMetric } from '../policy/schema.ts';
 
@@ -48,19 +49,7 @@ async function passwordOf(name: string, endpoint: RedisEndpoint, ctx: PluginCont
   return (await readSecretOrFile(item, 'the password', endpointLabel(name, endpoint), ctx)).trim();
 }
 
-let library: Promise<typeof Redis> | undefined;
-
-function ioredis(): Promise<typeof Redis> {
-  if (!library) {
-    library = import('ioredis').then((loaded) => {
-      (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.ioredisLoaded')] = true;
-      return loaded.Redis;
-    });
-    // A failed load is retried on the next call, not cached.
-    library.catch(() => (library = undefined));
-  }
-  return library;
-}
+const ioredis = lazyLibrary('ioredis', async () => (await import('ioredis')).Redis);
 
 const clients = new Map<string, Promise<Redis>>();
 const lastErrors = new WeakMap<Redis, string>();

@@ -14,6 +14,7 @@ import { isIP } from 'node:net';
 import type Docker from 'dockerode';
 import type { DockerEndpoint } from '../../config/endpoints.ts';
 import { readSecretOrFile } from '../../config/secret-or-file.ts';
+import { lazyLibrary } from '../../plugins/lazy.ts';
 import { endpointNamed } from '../../config/endpoints.ts';
 import type { PluginContext } from '../../plugins/types.ts';
 
@@ -80,19 +81,7 @@ export function hostLabel(name: string, endpoint: DockerEndpoint): string {
   return `docker endpoint "${name}" (${'socket' in endpoint ? `unix://${endpoint.socket}` : endpoint.host})`;
 }
 
-let library: Promise<typeof Docker> | undefined;
-
-function dockerode(): Promise<typeof Docker> {
-  if (!library) {
-    library = import('dockerode').then((loaded) => {
-      (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.dockerodeLoaded')] = true;
-      return loaded.default;
-    });
-    // A failed load is retried on the next call, not cached.
-    library.catch(() => (library = undefined));
-  }
-  return library;
-}
+const dockerode = lazyLibrary('dockerode', async () => (await import('dockerode')).default);
 
 // Every option is given explicitly: docker-modem otherwise fills gaps from DOCKER_HOST /
 // DOCKER_CERT_PATH in the environment, which could silently point a named endpoint elsewhere.

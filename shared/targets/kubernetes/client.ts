@@ -7,18 +7,11 @@
 import type { AppsV1Api, V1Scale } from '@kubernetes/client-node';
 import type { KubernetesEndpoint } from '../../config/endpoints.ts';
 import type { KubernetesTarget } from '../../policy/schema.ts';
+import { lazyLibrary } from '../../plugins/lazy.ts';
 import { describeEksCluster, eksToken, tokenRefreshMs } from './eks-token.ts';
 
 type KubernetesClient = typeof import('@kubernetes/client-node');
-let library: Promise<KubernetesClient> | undefined;
-
-function kubernetesClient(): Promise<KubernetesClient> {
-  library ??= import('@kubernetes/client-node').then((loaded) => {
-    (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesClientLoaded')] = true;
-    return loaded;
-  });
-  return library;
-}
+const kubernetesClient = lazyLibrary<KubernetesClient>('kubernetesClient', () => import('@kubernetes/client-node'));
 
 /** The client's ApiException, recognised without loading the client. */
 function isApiException(error: unknown): error is Error & { code: number; body: unknown } {
