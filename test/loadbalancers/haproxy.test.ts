@@ -78,12 +78,13 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     // Act
     const result = await plugin().drain([members[1]!], ctx);
     const hitsAfterDrain = members[1]!.hits;
-    await waitFor(() => members[0]!.hits > hitsAfterDrain + 20, 5_000, 'more traffic on the remaining member');
+    const keptHitsAtDrain = members[0]!.hits;
+    await waitFor(() => members[0]!.hits > keptHitsAtDrain + 20, 10_000, 'more traffic on the remaining member');
     await load.stop();
 
-    // Assess
+    // Assess: the load ran before, through and after the drain (>5 + >5 + >20 requests) without a failure
     expect(load.failures).toEqual([]);
-    expect(load.requests).toBeGreaterThan(40);
+    expect(load.requests).toBeGreaterThan(30);
     expect(result).toMatchObject({ removed: [ours('gone-1')], timedOut: [], absent: [] });
     expect(members[1]!.hits).toBe(hitsAfterDrain);
     expect(await serverNames()).not.toContain(ours('gone-1'));
