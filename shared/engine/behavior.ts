@@ -36,6 +36,13 @@ export function replicasChangedInPeriod(periodSeconds: number, events: Events, n
   return replicas;
 }
 
+/** The replicas there were `periodSeconds` ago: the base kube's rate-limit policies apply to. */
+function replicasAtPeriodStart(currentReplicas: number, periodSeconds: number, events: Events, now: number): number {
+  const added = replicasChangedInPeriod(periodSeconds, events, now, 'up');
+  const deleted = replicasChangedInPeriod(periodSeconds, events, now, 'down');
+  return currentReplicas - added + deleted;
+}
+
 export interface Limit {
   readonly replicas: number;
   /** The policy that set the limit; undefined when selectPolicy is Disabled. */
@@ -49,9 +56,7 @@ export function scaleUpLimit(currentReplicas: number, events: Events, rules: Sca
   const pick = rules.selectPolicy === 'Min' ? (a: number, b: number) => b < a : (a: number, b: number) => b > a;
   let best: Limit | undefined;
   for (const policy of rules.policies) {
-    const added = replicasChangedInPeriod(policy.periodSeconds, events, now, 'up');
-    const deleted = replicasChangedInPeriod(policy.periodSeconds, events, now, 'down');
-    const periodStartReplicas = currentReplicas - added + deleted;
+    const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, events, now);
     // Percent rounds up, or a small target could never grow (the HPA's own comment).
     const proposed =
       policy.type === 'Pods' ? periodStartReplicas + policy.value : Math.ceil(periodStartReplicas * (1 + policy.value / 100));
@@ -67,9 +72,7 @@ export function scaleDownLimit(currentReplicas: number, events: Events, rules: S
   const pick = rules.selectPolicy === 'Min' ? (a: number, b: number) => b > a : (a: number, b: number) => b < a;
   let best: Limit | undefined;
   for (const policy of rules.policies) {
-    const added = replicasChangedInPeriod(policy.periodSeconds, events, now, 'up');
-    const deleted = replicasChangedInPeriod(policy.periodSeconds, events, now, 'down');
-    const periodStartReplicas = currentReplicas - added + deleted;
+    const periodStartReplicas = replicasAtPeriodStart(currentReplicas, policy.periodSeconds, events, now);
     // Go's int32(float64) conversion truncates toward zero.
     const proposed =
       policy.type === 'Pods' ? periodStartReplicas - policy.value : Math.trunc(periodStartReplicas * (1 - policy.value / 100));
