@@ -32,19 +32,19 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
     members = [await startMember('n-b', 5), await startMember('n-a', 5)];
 
     // Act
+    // The workers of the previous configuration (whose upstream is a closed port) accept
+    // connections until the master's QUIT reaches them; the load starts once they have exited.
+    const firstWorkers = workerPids();
     const registered = await nginx.register(members);
-    // A reload takes effect when the new workers run: probe until both members answer.
+    await waitFor(() => !anyAlive(firstWorkers), 10_000, 'the previous nginx workers to exit');
     await waitFor(async () => (await fetch(url).then((r) => r.text(), () => ''), members.every((m) => m.hits > 0)), 5_000, 'both members to serve through nginx');
-    // The worker of the previous configuration (whose upstream is a closed port) may still accept
-    // queued connections until it exits; the load starts once only the new configuration serves.
-    await waitFor(() => !oldWorkersRunning(), 10_000, 'the previous nginx workers to exit');
     const load = loadLoop(url, 4, { newConnectionEach: true, retryResetOnce: true });
     await waitFor(() => members.every((m) => m.hits > 5), 5_000, 'load on both members');
+    const servingWorkers = workerPids();
     const drained = await nginx.drain([members[0]!]);
-    // Old workers finish what they hold; wait until the new ones serve, then watch for stray hits.
-    await waitFor(async () => (await fetch(url).then((r) => r.text())) === 'n-a', 5_000, 'the new configuration');
-    // An old worker may still proxy a request it accepted before the reload: wait until it has exited.
-    await waitFor(() => !oldWorkersRunning(), 10_000, 'the old nginx workers to exit');
+    // Old workers finish the requests they hold (a graceful reload is the drain), then exit;
+    // only then is a hit on the drained member a stray one.
+    await waitFor(() => !anyAlive(servingWorkers), 10_000, 'the old nginx workers to exit');
     const settled = members[1]!.hits + 20;
     await waitFor(() => members[1]!.hits > settled, 5_000, 'more traffic after the old workers exited');
     const hitsAfterDrain = members[0]!.hits;
@@ -93,9 +93,24 @@ describeWithServices('nginx load balancer (real nginx, local process control)', 
   });
 });
 
-/** nginx renames workers that finish their requests after a reload "worker process is shutting down". */
-function oldWorkersRunning(): boolean {
-  return spawnSync('pgrep', ['-f', 'nginx: worker process is shutting down']).status === 0;
+/** The pids of the test nginx's workers now (a reload replaces them: the old ones exit once idle). */
+function workerPids(): number[] {
+  const master = readFileSync(`${process.env.NGINX_PREFIX}/nginx.pid`, 'utf8').trim();
+  const out = spawnSync('pgrep', ['-P', master], { encoding: 'utf8' }).stdout;
+  const pids = out.split('\n').filter(Boolean).map(Number);
+  if (pids.length === 0) throw new Error(`nginx master ${master} has no workers`);
+  return pids;
+}
+
+function anyAlive(pids: ReadonlyArray<number>): boolean {
+  return pids.some((pid) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  });
 }
 
 it('renderUpstream is deterministic, validates members, and round-trips through parseUpstream (no nginx needed)', () => {
