@@ -28,7 +28,15 @@ const banner = [
 ].join(' ');
 
 /** Packages left out of the bundle and loaded by dynamic import() only when a policy needs them. */
-export const lazyPackages = ['@kubernetes/client-node', 'dockerode', 'ioredis'] as const;
+export const lazyPackages = [
+  '@kubernetes/client-node',
+  'dockerode',
+  'ioredis',
+  '@aws-sdk/client-elasticache',
+  '@aws-sdk/client-eks',
+  '@aws-sdk/client-sts',
+  '@aws-sdk/client-secrets-manager',
+] as const;
 
 export const bundling: BundlingOptions = {
   format: OutputFormat.ESM,
@@ -46,7 +54,9 @@ export const bundling: BundlingOptions = {
   // whole bundle file (see bench/bundles.bench.ts), while a package left in node_modules costs
   // nothing until its one user import()s it: the Kubernetes client (1.3 MB with undici;
   // shared/targets/kubernetes/client.ts), dockerode (~900 KB with ssh2 and grpc-js;
-  // shared/targets/docker/client.ts), ioredis (~170 KB; shared/metrics/redis.ts). Only a package
+  // shared/targets/docker/client.ts), ioredis (~170 KB; shared/metrics/redis.ts), and the AWS SDK
+  // clients only some policies use (ElastiCache, EKS and STS, Secrets Manager: ~210 KB minified,
+  // shared/aws/clients.ts; CloudWatch and DynamoDB, which every evaluation uses, stay bundled). Only a package
   // that our code reaches by dynamic import() alone may be listed: esbuild hoists a static import
   // of an external package to the top of the bundle, which would load it at every cold start.
   nodeModules: [...lazyPackages],

@@ -2,10 +2,13 @@
  * AWS clients, one per service and region per process (module scope), so a warm Lambda reuses
  * connections. Every client honours the SDK's standard settings (AWS_REGION, AWS_ENDPOINT_URL_<SERVICE>,
  * AWS_ENDPOINT_URL), and retries throttling with the adaptive mode's backoff.
+ *
+ * CloudWatch serves most policies and is bundled. The ElastiCache and EKS clients serve only the
+ * policies that name an ElastiCache metric or an EKS cluster: they are loaded by import() on first
+ * use (infra/bundling.ts installs them beside the bundle), so other cold starts do not parse them.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { EKSClient } from '@aws-sdk/client-eks';
+import { lazyLibrary } from '../plugins/lazy.ts';
 
 /** Attempts per call, throttling included; beyond that the caller records the error. */
 export const maxAttempts = 5;
@@ -28,8 +31,12 @@ function perRegion<C>(create: Factory<C>): Factory<C> {
 const options = (region: string | undefined) => ({ ...(region ? { region } : {}), retryMode: 'adaptive', maxAttempts });
 
 export const cloudWatchClient = perRegion((region) => new CloudWatchClient(options(region)));
-export const elastiCacheClient = perRegion((region) => new ElastiCacheClient(options(region)));
-export const eksClient = perRegion((region) => new EKSClient(options(region)));
+
+export const elastiCacheLibrary = lazyLibrary('elastiCacheClient', () => import('@aws-sdk/client-elasticache'));
+export const elastiCacheClient = perRegion(async (region) => new (await elastiCacheLibrary()).ElastiCacheClient(options(region)));
+
+export const eksLibrary = lazyLibrary('eksClient', () => import('@aws-sdk/client-eks'));
+export const eksClient = perRegion(async (region) => new (await eksLibrary()).EKSClient(options(region)));
 
 /** True for the errors AWS returns when a caller is rate limited. */
 export function isThrottling(error: unknown): boolean {

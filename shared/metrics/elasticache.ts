@@ -3,8 +3,7 @@
  * (topology cached for five minutes), each node's metric is read in the same batched
  * GetMetricData calls as the CloudWatch source's, and the node values are aggregated.
  */
-import { DescribeCacheClustersCommand, DescribeReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
-import { elastiCacheClient } from '../aws/clients.ts';
+import { elastiCacheClient, elastiCacheLibrary } from '../aws/clients.ts';
 import { joinBatch, type CloudWatchRequest } from '../aws/cloudwatch-batch.ts';
 import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
 import type { ElastiCacheMetric } from '../policy/schema.ts';
@@ -39,7 +38,8 @@ export async function nodesOf(metric: ElastiCacheMetric, signal?: AbortSignal): 
 }
 
 async function replicationGroupNodes(id: string, region: string | undefined, signal?: AbortSignal): Promise<CacheNode[]> {
-  const response = await elastiCacheClient(region).send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id }), signal ? { abortSignal: signal } : {});
+  const { DescribeReplicationGroupsCommand } = await elastiCacheLibrary();
+  const response = await (await elastiCacheClient(region)).send(new DescribeReplicationGroupsCommand({ ReplicationGroupId: id }), signal ? { abortSignal: signal } : {});
   const group = response.ReplicationGroups?.[0];
   if (!group) throw new Error(`replication group "${id}" not found`);
   const members = (group.NodeGroups ?? []).flatMap((g) => g.NodeGroupMembers ?? []);
@@ -49,7 +49,8 @@ async function replicationGroupNodes(id: string, region: string | undefined, sig
 }
 
 async function clusterNodes(id: string, region: string | undefined, signal?: AbortSignal): Promise<CacheNode[]> {
-  const response = await elastiCacheClient(region).send(new DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true }), signal ? { abortSignal: signal } : {});
+  const { DescribeCacheClustersCommand } = await elastiCacheLibrary();
+  const response = await (await elastiCacheClient(region)).send(new DescribeCacheClustersCommand({ CacheClusterId: id, ShowCacheNodeInfo: true }), signal ? { abortSignal: signal } : {});
   const cluster = response.CacheClusters?.[0];
   if (!cluster) throw new Error(`cache cluster "${id}" not found`);
   return (cluster.CacheNodes ?? []).filter((n) => n.CacheNodeId).map((n) => ({ cacheClusterId: id, cacheNodeId: n.CacheNodeId! }));

@@ -23,6 +23,14 @@ const kubernetesLoaded = () => markerSet('kubernetesClientLoaded');
 /** dockerode and ioredis, like the Kubernetes client, live outside the bundle and load on first use. */
 const dockerodeLoaded = () => markerSet('dockerodeLoaded');
 const ioredisLoaded = () => markerSet('ioredisLoaded');
+/** The AWS clients only some policies need (ElastiCache metrics, EKS clusters, secrets) load on first use too. */
+const awsClientsLoaded = () => ({
+  elastiCache: markerSet('elastiCacheClientLoaded'),
+  eks: markerSet('eksClientLoaded'),
+  sts: markerSet('stsClientLoaded'),
+  secretsManager: markerSet('secretsManagerClientLoaded'),
+});
+const noAwsClientLoaded = { elastiCache: false, eks: false, sts: false, secretsManager: false };
 
 const cacheRoot = join(import.meta.dirname, '../../node_modules/.cache/autoscaler-bundles');
 let dir: string;
@@ -59,7 +67,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     }
   });
 
-  it('the evaluate bundle imports without loading the Kubernetes client, dockerode or ioredis, and a Docker-only evaluation keeps the Kubernetes client unloaded', async () => {
+  it('the evaluate bundle imports without loading the Kubernetes client, dockerode, ioredis or the ElastiCache, EKS, STS and Secrets Manager clients, and a Docker-only evaluation keeps the Kubernetes client unloaded', async () => {
     // Prepare: one Docker policy whose endpoint is not configured (its target fails, nothing else is needed)
     const dockerOnly = Policy.parse({
       id: 'docker-only',
@@ -71,10 +79,10 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     await scenario.stores.policies.put(dockerOnly, 0);
     // Act
     const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
-    const loadedAtImport = { kubernetes: kubernetesLoaded(), dockerode: dockerodeLoaded(), ioredis: ioredisLoaded() };
+    const loadedAtImport = { kubernetes: kubernetesLoaded(), dockerode: dockerodeLoaded(), ioredis: ioredisLoaded(), aws: awsClientsLoaded() };
     const summary = await handler(scheduledEvent('bundle-tick-1'), lambdaContext('bundle-1'));
     // Assess
-    expect(loadedAtImport).toEqual({ kubernetes: false, dockerode: false, ioredis: false });
+    expect(loadedAtImport).toEqual({ kubernetes: false, dockerode: false, ioredis: false, aws: noAwsClientLoaded });
     expect(summary).toMatchObject({ policies: 1, failures: 1 });
     const [record] = await scenario.stores.audit.list({ policyId: 'docker-only', limit: 1 });
     expect(record!.error).toMatch(/unknown docker endpoint "nowhere"/);
@@ -92,6 +100,8 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     expect(summary).toMatchObject({ actions: 1, failures: 0 });
     expect(kubernetesLoaded()).toBe(true);
     expect({ dockerode: dockerodeLoaded(), ioredis: ioredisLoaded() }).toEqual({ dockerode: false, ioredis: false });
+    // A kubeconfig cluster, not EKS: neither the EKS nor the STS client is needed.
+    expect(awsClientsLoaded()).toEqual(noAwsClientLoaded);
     expect(scenario.kubernetes.objects.get('workers/deployments/sidekiq')!.replicas).toBe(5);
     const [record] = await scenario.stores.audit.list({ policyId: 'queue-workers', limit: 1 });
     expect(record).toMatchObject({ status: 'Successful', action: 'scaleOut', currentReplicas: 2, desiredReplicas: 5, trigger: { type: 'schedule', id: 'bundle-tick-2' } });

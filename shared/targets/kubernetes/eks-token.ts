@@ -5,11 +5,14 @@
  * renew after `tokenRefreshMs`.
  */
 import { Sha256 } from '@aws-crypto/sha256-js';
-import { DescribeClusterCommand } from '@aws-sdk/client-eks';
-import { STSClient } from '@aws-sdk/client-sts';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { eksClient } from '../../aws/clients.ts';
+import { eksClient, eksLibrary } from '../../aws/clients.ts';
+import { lazyLibrary } from '../../plugins/lazy.ts';
+
+// Loaded with the Kubernetes target, not at every cold start (see ../../aws/clients.ts).
+const stsLibrary = lazyLibrary('stsClient', () => import('@aws-sdk/client-sts'));
 
 export const tokenPrefix = 'k8s-aws-v1.';
 /** Renew well inside the 15-minute validity. */
@@ -22,7 +25,8 @@ export interface EksCluster {
 }
 
 export async function describeEksCluster(name: string, region: string | undefined, signal?: AbortSignal): Promise<EksCluster> {
-  const response = await eksClient(region).send(new DescribeClusterCommand({ name }), signal ? { abortSignal: signal } : {});
+  const { DescribeClusterCommand } = await eksLibrary();
+  const response = await (await eksClient(region)).send(new DescribeClusterCommand({ name }), signal ? { abortSignal: signal } : {});
   const cluster = response.cluster;
   if (!cluster?.endpoint || !cluster.certificateAuthority?.data) throw new Error(`EKS cluster "${name}" has no endpoint or certificate authority yet (status ${cluster?.status ?? 'unknown'})`);
   return { endpoint: cluster.endpoint, caData: cluster.certificateAuthority.data };
@@ -32,7 +36,7 @@ let sts: STSClient | undefined;
 
 /** The Lambda's own credentials, through the SDK's default chain (cached and refreshed by the SDK). */
 async function defaultCredentials(region: string): Promise<AwsCredentialIdentity> {
-  sts ??= new STSClient({ region });
+  sts ??= new (await stsLibrary()).STSClient({ region });
   return sts.config.credentials();
 }
 
