@@ -1,10 +1,12 @@
 /** `autoscaler policy apply|list|get|delete|export`: the policy store, in AWS or local (--local DIR). */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { parseAllDocuments } from 'yaml';
 import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
 import { targetKey } from '../../shared/policy/schema.ts';
 import { openStores } from '../../shared/local/store.ts';
-import { executePlan, planApply, policyYaml } from '../../shared/state/apply.ts';
+import { executePlan, planApply, policyYaml, versionFromComment, versionMarker } from '../../shared/state/apply.ts';
+import type { LoadedPolicy } from '../../shared/policy/load.ts';
 
 export const summary = 'Apply, list, get, delete and export stored policies (AWS tables, or --local DIR)';
 
@@ -14,8 +16,10 @@ Subcommands:
   apply -f FILE|DIR [-f …] [--dry-run]   validate every policy first (nothing is written if any is invalid),
                                          print what changes (added / changed with a YAML diff / unchanged), then
                                          write; a policy someone else changed since it was read is rejected
-                                         (not written; the others are; exit 1). Policies missing from the
-                                         files are left alone (use delete)
+                                         (not written; the others are; exit 1): "read" is the version in the
+                                         "# autoscaler: policy ID, version N" comment that get and export
+                                         write above each policy, else the version seen when apply starts.
+                                         Policies missing from the files are left alone (use delete)
   list [--json]                          all policies (--json: a JSON array)
   get ID [--version N] [--json]          one policy as YAML (or JSON); --version: an earlier version
   delete ID [--version N]                delete a policy (only if still at version N, when given)
@@ -95,11 +99,13 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
     console.error('nothing to apply: no policies in the given files');
     return 1;
   }
+  const readAt = await versionsReadAt(policies);
   const { stores, close } = await openStores(local);
   try {
-    const plan = await planApply(stores.policies, policies.map((p) => p.policy));
+    const plan = await planApply(stores.policies, policies.map((p) => p.policy), readAt);
     for (const entry of plan) {
       if (entry.change === 'added') console.log(`+ ${entry.id} (added)`);
+      else if (entry.change === 'stale') console.log(`! ${entry.id} (stale: read at version ${entry.expectedVersion})`);
       else if (entry.change === 'unchanged') console.log(`  ${entry.id} (unchanged, version ${entry.expectedVersion})`);
       else {
         console.log(`~ ${entry.id} (changed, version ${entry.expectedVersion} → ${entry.expectedVersion + 1})`);
@@ -109,8 +115,9 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
     const count = (c: string) => plan.filter((e) => e.change === c).length;
     const totals = `${count('added')} added, ${count('changed')} changed, ${count('unchanged')} unchanged`;
     if (dryRun) {
-      console.log(`dry run: ${totals}; nothing written`);
-      return 0;
+      for (const entry of plan) if (entry.staleMessage) console.error(`${entry.id}: ${entry.staleMessage}`);
+      console.log(`dry run: ${totals}${count('stale') > 0 ? `, ${count('stale')} stale` : ''}; nothing written`);
+      return count('stale') > 0 ? 1 : 0;
     }
     const outcome = await executePlan(stores.policies, plan);
     for (const stale of outcome.stale) console.error(`${stale.id}: ${stale.message}`);
@@ -119,6 +126,26 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
   } finally {
     await close();
   }
+}
+
+/** Per policy id, the version its file says it was read at (the comment get and export write). */
+async function versionsReadAt(policies: readonly LoadedPolicy[]): Promise<Map<string, number>> {
+  const readAt = new Map<string, number>();
+  const documents = new Map<string, ReturnType<typeof parseAllDocuments>>();
+  for (const loaded of policies) {
+    if (!/\.ya?ml$/i.test(loaded.file)) continue;
+    if (!documents.has(loaded.file)) documents.set(loaded.file, parseAllDocuments(await readFile(loaded.file, 'utf8')));
+    const all = documents.get(loaded.file)!;
+    const doc = Array.isArray(all) ? all[loaded.index] : undefined;
+    // The parser hangs a leading comment on the document, its contents or the first key, depending on
+    // blank lines; the document's own text has it wherever it hangs: take the comments before the first node.
+    const lines = doc ? String(doc).split('\n') : [];
+    const firstNode = lines.findIndex((line) => !/^\s*(#|---|$)/.test(line));
+    const leading = lines.slice(0, firstNode === -1 ? lines.length : firstNode).join('\n');
+    const version = versionFromComment(loaded.policy.id, leading);
+    if (version !== undefined) readAt.set(loaded.policy.id, version);
+  }
+  return readAt;
 }
 
 async function list(json: boolean, local: string | undefined): Promise<number> {
@@ -158,7 +185,7 @@ async function get(id: string, version: number | undefined, json: boolean, local
       return 1;
     }
     if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, policy: record.policy }, null, 2));
-    else process.stdout.write(`# version ${record.version}, updated ${record.updatedAt}\n${policyYaml(record.policy)}`);
+    else process.stdout.write(`${versionMarker(id, record.version, record.updatedAt)}${policyYaml(record.policy)}`);
     return 0;
   } finally {
     await close();
@@ -187,7 +214,7 @@ async function exportAll(out: string | undefined, local: string | undefined): Pr
   const { stores, close } = await openStores(local);
   try {
     const records = await stores.policies.list();
-    const text = records.map((r) => `# ${r.policy.id}: version ${r.version}\n${policyYaml(r.policy)}`).join('---\n');
+    const text = records.map((r) => `${versionMarker(r.policy.id, r.version, r.updatedAt)}${policyYaml(r.policy)}`).join('---\n');
     if (out) {
       await writeFile(out, text);
       console.error(`exported ${records.length} ${records.length === 1 ? 'policy' : 'policies'} to ${out}`);

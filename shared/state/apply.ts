@@ -1,6 +1,8 @@
 /**
  * `policy apply`: plan (what changes, against the versions read now), then write with those versions,
- * so a policy someone else changed in between is rejected rather than overwritten.
+ * so a policy someone else changed in between is rejected rather than overwritten. A file that came
+ * from `policy get` or `policy export` names the version it was read at (`versionMarker`): when the
+ * store has moved on since, the policy is rejected as stale even before the write.
  */
 import { stringify } from 'yaml';
 import type { Policy } from '../policy/schema.ts';
@@ -8,13 +10,15 @@ import { StalePolicyError, type PolicyStore } from './policies.ts';
 
 export interface PlanEntry {
   readonly id: string;
-  readonly change: 'added' | 'changed' | 'unchanged';
+  readonly change: 'added' | 'changed' | 'unchanged' | 'stale';
   /** The stored version this plan was made against (0: not stored yet). */
   readonly expectedVersion: number;
   readonly previous?: Policy;
   readonly next: Policy;
   /** For changed policies: a line diff of the YAML ("- old", "+ new", "  context"). */
   readonly diff: readonly string[];
+  /** For stale policies: why (the version the file was read at, and the store's now). */
+  readonly staleMessage?: string;
 }
 
 export interface ApplyOutcome {
@@ -26,10 +30,40 @@ export function policyYaml(policy: Policy): string {
   return stringify(policy, { lineWidth: 0 });
 }
 
-export async function planApply(store: PolicyStore, policies: readonly Policy[]): Promise<PlanEntry[]> {
+/** The comment `policy get` and `policy export` put above a policy: which version the text is. */
+export function versionMarker(id: string, version: number, updatedAt: string): string {
+  return `# autoscaler: policy ${id}, version ${version}, updated ${updatedAt}\n`;
+}
+
+/** The version a document's leading comment (as the yaml parser gives it, without '#') says it was read at. */
+export function versionFromComment(id: string, comment: string | null | undefined): number | undefined {
+  for (const match of (comment ?? '').matchAll(/autoscaler: policy (\S+), version (\d+)\b/g)) {
+    if (match[1] === id) return Number(match[2]);
+  }
+  return undefined;
+}
+
+/**
+ * What applying `policies` changes. `readAt` holds, per policy id, the version its file was read at
+ * (from `versionFromComment`); such a policy is stale when the store is no longer at that version.
+ */
+export async function planApply(store: PolicyStore, policies: readonly Policy[], readAt: ReadonlyMap<string, number> = new Map()): Promise<PlanEntry[]> {
   const stored = new Map((await store.list()).map((r) => [r.policy.id, r]));
   return policies.map((next) => {
     const current = stored.get(next.id);
+    const read = readAt.get(next.id);
+    if (read !== undefined && read !== (current?.version ?? 0)) {
+      const now = current ? `it is at version ${current.version} now` : 'it has been deleted since';
+      return {
+        id: next.id,
+        change: 'stale',
+        expectedVersion: read,
+        ...(current ? { previous: current.policy } : {}),
+        next,
+        diff: [],
+        staleMessage: `policy "${next.id}" was read at version ${read} but ${now}: someone else changed it; nothing written for it (get it again, redo your change, and re-apply)`,
+      };
+    }
     if (!current) return { id: next.id, change: 'added', expectedVersion: 0, next, diff: [] };
     const before = policyYaml(current.policy);
     const after = policyYaml(next);
@@ -43,6 +77,10 @@ export async function executePlan(store: PolicyStore, plan: readonly PlanEntry[]
   const outcome: ApplyOutcome = { written: [], stale: [] };
   for (const entry of plan) {
     if (entry.change === 'unchanged') continue;
+    if (entry.change === 'stale') {
+      outcome.stale.push({ id: entry.id, message: entry.staleMessage ?? `policy "${entry.id}" is stale` });
+      continue;
+    }
     try {
       const version = await store.put(entry.next, entry.expectedVersion, entry.previous?.alarms ?? []);
       outcome.written.push({ id: entry.id, version });

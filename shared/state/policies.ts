@@ -108,14 +108,17 @@ export class PolicyStore {
 
   /**
    * Writes `policy` if the stored version is still `expectedVersion` (0: must not exist yet).
-   * Returns the new version; throws StalePolicyError otherwise. Alarm bindings follow the policy.
+   * Returns the new version (after a delete, creating again continues from the last version); throws StalePolicyError otherwise. Alarm bindings follow the policy.
    */
   async put(policy: Policy, expectedVersion: number, previousAlarms: readonly string[] = []): Promise<number> {
     const added = policy.alarms.filter((a) => !previousAlarms.includes(a));
     const removed = previousAlarms.filter((a) => !policy.alarms.includes(a));
     // Bindings first: an extra binding is harmless (forAlarm checks the policy), a missing one is not.
     for (const alarm of added) await this.#putBinding(alarm, policy.id);
-    const version = expectedVersion + 1;
+    // A policy created again after a delete continues its numbering: versions stay unique per id,
+    // so an audit record's policyVersion names one text, and a writer still holding a version
+    // of the deleted policy cannot match the new one.
+    const version = (expectedVersion === 0 ? await this.#latestVersion(policy.id) : expectedVersion) + 1;
     const item: PolicyItem = {
       pk: listPartition,
       sk: policySortKey(policy.id),
@@ -164,6 +167,22 @@ export class PolicyStore {
     }
     for (const alarm of current.policy.alarms) await this.#deleteBinding(alarm, id);
     return true;
+  }
+
+  /** The highest version ever written of the policy (0: never written). */
+  async #latestVersion(id: string): Promise<number> {
+    const page = await this.#doc.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': versionsPartition(id) },
+        ProjectionExpression: 'version',
+        ScanIndexForward: false,
+        Limit: 1,
+        ConsistentRead: true,
+      }),
+    );
+    return Number(page.Items?.[0]?.version ?? 0);
   }
 
   async #putBinding(alarm: string, policyId: string): Promise<void> {

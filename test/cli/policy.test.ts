@@ -70,7 +70,7 @@ describe('autoscaler policy (local store on dynalite)', () => {
     expect(dryOut).toContain('worker (unchanged, version 1)');
     expect(afterDry.map((p) => [p.id, p.version])).toEqual([['web', 1], ['worker', 1]]);
     expect(afterApply.map((p) => [p.id, p.version, p.policy.capacity.max])).toEqual([['web', 2, 12], ['worker', 1, 5]]);
-    expect(firstVersion).toMatch(/# version 1,[^]*max: 10/);
+    expect(firstVersion).toMatch(/^# autoscaler: policy web, version 1, updated [^]*max: 10/);
   });
 
   it('rejects invalid policies with file: path: message and writes nothing, not even the valid ones', async () => {
@@ -110,6 +110,53 @@ describe('autoscaler policy (local store on dynalite)', () => {
     } finally {
       await store.close();
     }
+  });
+
+  it('rejects a stale write across get → edit → apply: the file names the version it was read at', async () => {
+    // Prepare: I read version 1 with `get`; someone else applies version 2; I edit my copy.
+    const file = join(dir, 'web.yaml');
+    await writeFile(file, web(10));
+    await cli('apply', '-f', file);
+    await cli('get', 'web');
+    const mine = join(dir, 'mine.yaml');
+    await writeFile(mine, out.join('').replace('max: 10', 'max: 11'));
+    await writeFile(file, web(15));
+    await cli('apply', '-f', file);
+    // Act
+    const dry = await cli('apply', '-f', mine, '--dry-run');
+    const dryErr = err.join('\n');
+    const code = await cli('apply', '-f', mine);
+    const applyOut = out.join('\n');
+    const applyErr = err.join('\n');
+    await cli('list', '--json');
+    const stored = JSON.parse(out.join('\n')) as Array<{ id: string; version: number; policy: { capacity: { max: number } } }>;
+    // Assess
+    expect([dry, code]).toEqual([1, 1]);
+    expect(dryErr).toContain('policy "web" was read at version 1 but it is at version 2 now');
+    expect(applyOut).toContain('! web (stale: read at version 1)');
+    expect(applyErr).toContain('someone else changed it; nothing written for it');
+    expect(stored.map((p) => [p.id, p.version, p.policy.capacity.max])).toEqual([['web', 2, 15]]);
+  });
+
+  it('a policy deleted and created again continues its version numbers (versions name one text each)', async () => {
+    // Prepare
+    const file = join(dir, 'web.yaml');
+    await writeFile(file, web(10));
+    await cli('apply', '-f', file);
+    await writeFile(file, web(4));
+    await cli('apply', '-f', file);
+    await cli('delete', 'web');
+    // Act
+    await writeFile(file, web(7));
+    const recreate = await cli('apply', '-f', file);
+    await cli('get', 'web');
+    const current = out.join('');
+    await cli('get', 'web', '--version', '2');
+    const second = out.join('');
+    // Assess
+    expect(recreate).toBe(0);
+    expect(current).toMatch(/^# autoscaler: policy web, version 3,[^]*max: 7/);
+    expect(second).toMatch(/max: 4/);
   });
 
   it('exports multi-document YAML that applies back unchanged; get and delete', async () => {
