@@ -25,6 +25,7 @@ export interface EvaluationStores {
 const defaultTimeoutMs = 60_000;
 const defaultParallelism = 10;
 const leaseMarginMs = 30_000;
+const defaultAlarmLeaseWaitMs = 20_000;
 
 /** A policy as this evaluation sees it: labels applied, with what that did. */
 interface Prepared {
@@ -220,7 +221,8 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
   }
 
   const owner = `${c.options.owner}#${randomUUID().slice(0, 8)}`;
-  const lease = await c.stores.state.acquireLease(w.key, owner, c.timeoutMs + leaseMarginMs, c.now());
+  const waitMs = actor && c.trigger.type === 'alarm' ? Math.min(c.options.alarmLeaseWaitMs ?? defaultAlarmLeaseWaitMs, c.timeoutMs / 2) : 0;
+  const lease = await acquireLeaseWithin(c, w.key, owner, waitMs);
   if (!lease.acquired) {
     // Someone else is working on this target: they do the maintenance; our actor records LeaseHeld.
     if (actor) {
@@ -325,6 +327,18 @@ async function actOnTarget(w: TargetWork, c: ActContext): Promise<void> {
   } finally {
     // Timed out after writing an intent: keep lease and intent, so the next evaluation records what happened.
     if (!(c.signal.aborted && intentWritten)) await c.stores.state.releaseLease(w.key, owner);
+  }
+}
+
+/** Takes the target's lease, polling with backoff for up to `waitMs` while another evaluation holds it. */
+async function acquireLeaseWithin(c: ActContext, key: string, owner: string, waitMs: number) {
+  const deadline = Date.now() + waitMs;
+  let pause = 50;
+  for (;;) {
+    const lease = await c.stores.state.acquireLease(key, owner, c.timeoutMs + leaseMarginMs, c.now());
+    if (lease.acquired || Date.now() + pause > deadline || c.signal.aborted) return lease;
+    await new Promise((resolve) => setTimeout(resolve, pause));
+    pause = Math.min(1_000, pause * 2);
   }
 }
 

@@ -67,6 +67,14 @@ export interface EvaluationOptions {
   readonly owner: string;
   /** Per-target time limit, ms. Default 60 000. */
   readonly targetTimeoutMs?: number;
+  /**
+   * How long an alarm-triggered evaluation that wants to act waits for a target lease held by
+   * another evaluation (a schedule tick's upkeep, say), ms; then it records LeaseHeld. An alarm
+   * notifies once per state change, so giving up at once could lose its scale-out for good; a
+   * schedule tick never waits (the next tick comes anyway). Default 20 000, at most half the
+   * per-target time limit.
+   */
+  readonly alarmLeaseWaitMs?: number;
   /** How many targets are worked on at once. Default 10. */
   readonly parallelism?: number;
   readonly getSecret?: (secretId: string) => Promise<string>;

@@ -146,6 +146,27 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     expect(await db.stores.audit.list({ target: p.key })).toHaveLength(50);
   });
 
+  it('an alarm that finds the lease held by another evaluation waits for it and then acts; with no wait it records LeaseHeld', async () => {
+    // Prepare: a held lease (another evaluation's upkeep) that its holder releases after 300 ms.
+    const p = stored({ rule: { type: 'stepAdjust', adjustments: [{ lower: 0, adjustment: 2 }], cooldownSeconds: 0 }, alarms: ['high'] });
+    const alarm = (id: string) => ({ type: 'alarm' as const, id, messageId: id, alarmName: 'high', alarm: { name: 'high', state: 'ALARM' as const, threshold: 10, value: 15 } });
+    const hold = async () => {
+      const held = await db.stores.state.acquireLease(p.key, 'upkeep', 60_000, Date.now());
+      expect(held.acquired).toBe(true);
+    };
+    await hold();
+    setTimeout(() => void db.stores.state.releaseLease(p.key, 'upkeep'), 300);
+    // Act
+    const waited = await evaluate([p], alarm(`wait-${p.key}`), db.stores, options);
+    await hold();
+    const impatient = await evaluate([p], alarm(`now-${p.key}`), db.stores, { ...options, alarmLeaseWaitMs: 0 });
+    await db.stores.state.releaseLease(p.key, 'upkeep');
+    // Assess
+    expect(waited.records[0]).toMatchObject({ status: 'Successful', action: 'scaleOut', currentReplicas: 1, desiredReplicas: 3 });
+    expect(impatient.records[0]).toMatchObject({ status: 'NotScaled', notScaledReason: 'LeaseHeld', details: { leaseHolder: 'upkeep' } });
+    expect(target.scaleCalls).toEqual([{ target: p.key, desired: 3 }]);
+  });
+
   it('a trigger delivered twice, in sequence and concurrently, acts once (stepAdjust would otherwise act twice)', async () => {
     // Prepare: +2 per alarm, no cooldown, so only idempotency stops a second action.
     const p = stored({
