@@ -95,20 +95,27 @@ function brief(r: AuditRecord) {
  * (shared/observability/metric-names.ts): Decisions, Actions, Failures, DurationMs, Replicas, MetricValue.
  */
 function record(records: readonly AuditRecord[], durationMs: number): void {
+  // Custom metrics are billed per metric-month (each name × dimension set), so per target only what
+  // the dashboard draws per target: Replicas and MetricValue always, Actions and Failures in the
+  // hours they happen; Decisions and DurationMs are totals (docs/deploy.md, "Cost").
+  total(metricNames.decisions, MetricUnit.Count, records.length);
+  total(metricNames.durationMs, MetricUnit.Milliseconds, durationMs);
   const byTarget = new Map<string, AuditRecord[]>();
   for (const r of records) byTarget.set(r.target, [...(byTarget.get(r.target) ?? []), r]);
   for (const [target, list] of byTarget) {
     const t = summarize(0, list);
-    emit(target, metricNames.decisions, MetricUnit.Count, list.length);
-    emit(target, metricNames.actions, MetricUnit.Count, t.actions);
-    emit(target, metricNames.failures, MetricUnit.Count, t.failures);
-    const spent = Math.max(0, ...list.map((r) => Date.parse(r.endedAt) - Date.parse(r.startedAt)).filter(Number.isFinite));
-    emit(target, metricNames.durationMs, MetricUnit.Milliseconds, spent || durationMs);
+    if (t.actions > 0) emit(target, metricNames.actions, MetricUnit.Count, t.actions);
+    if (t.failures > 0) emit(target, metricNames.failures, MetricUnit.Count, t.failures);
     const last = list.at(-1)!;
     const replicas = last.status === 'Successful' && last.action !== 'none' ? last.desiredReplicas : last.currentReplicas;
     if (replicas !== null) emit(target, metricNames.replicas, MetricUnit.Count, replicas);
     for (const input of last.inputs) if (input.value !== null) emit(target, metricNames.metricValue, MetricUnit.NoUnit, input.value, input.metric);
   }
+}
+
+/** A metric over all targets (dimension `service` only). */
+function total(name: string, unit: (typeof MetricUnit)[keyof typeof MetricUnit], value: number): void {
+  metrics.singleMetric().addMetric(name, unit, value);
 }
 
 /** One EMF blob per value: a single metric keeps its own dimension set. */
@@ -146,8 +153,8 @@ export async function auditNotActed(policies: readonly StoredPolicy[], trigger: 
     };
     await stores.audit.put(record);
     written.push(record);
-    emit(record.target, metricNames.decisions, MetricUnit.Count, 1);
   }
+  total(metricNames.decisions, MetricUnit.Count, written.length);
   return written;
 }
 

@@ -4,12 +4,14 @@
  * the Lambda request id) is the trigger id, so a retried tick acts at most once per target.
  */
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+// zod/mini: smaller and quicker to load at a cold start than classic zod.
+import * as z from 'zod/mini';
+import '../../shared/zod-locale.ts';
 import type { EvaluationTrigger } from '../../shared/evaluate/types.ts';
 import { runTrigger, withTelemetry, type EvaluationSummary } from '../common/runtime.ts';
 
-const scheduledEvent = z.looseObject({ id: z.string().min(1), 'detail-type': z.literal('Scheduled Event'), source: z.string() });
-const manualEvent = z.strictObject({ trigger: z.literal('manual').optional() });
+const scheduledEvent = z.looseObject({ id: z.string().check(z.minLength(1)), 'detail-type': z.literal('Scheduled Event'), source: z.string() });
+const manualEvent = z.strictObject({ trigger: z.optional(z.literal('manual')) });
 
 export function triggerOf(event: unknown, context: Context): EvaluationTrigger {
   const scheduled = scheduledEvent.safeParse(event);

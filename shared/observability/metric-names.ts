@@ -10,8 +10,9 @@
  *   single.addDimension(metricDimensions.target, record.target);
  *   single.addMetric(metricNames.replicas, MetricUnit.Count, record.desiredReplicas);
  *
- * Every per-target metric carries exactly the dimensions `service` and `target` (in that set);
- * `MetricValue` carries `service`, `target` and `metric` (the policy's metric id). The dashboard's
+ * Per-target metrics (Replicas, Actions, Failures) carry exactly the dimensions `service` and
+ * `target` (in that set); `MetricValue` carries `service`, `target` and `metric` (the policy's
+ * metric id); the totals (Decisions, DurationMs) carry `service` only. The dashboard's
  * SEARCH expressions match these dimension sets exactly: a metric emitted with other dimensions
  * does not appear there.
  */
@@ -29,13 +30,13 @@ export const metricDimensions = {
 } as const;
 
 export const metricNames = {
-  /** Count: one per policy decided (any status). */
+  /** Count, total over targets: one per policy decided (any status). */
   decisions: 'Decisions',
-  /** Count: one per action taken (scale out/in, restart, recreate); dry runs are not actions. */
+  /** Count, per target, emitted only when non-zero: actions taken (scale out/in, restart, recreate); dry runs are not actions. */
   actions: 'Actions',
-  /** Count: one per evaluation of the target that ended Failed. */
+  /** Count, per target, emitted only when non-zero: evaluations of the target that ended Failed. */
   failures: 'Failures',
-  /** Milliseconds: time spent on the target in one evaluation. */
+  /** Milliseconds, total: how long one invocation's evaluation took. */
   durationMs: 'DurationMs',
   /** Count: the target's replicas after the evaluation (desired replicas when acted, else current). */
   replicas: 'Replicas',
