@@ -110,7 +110,15 @@ export const elastiCacheSource: MetricSource<ElastiCacheMetric> = {
         results.set(key, failed);
         continue;
       }
-      results.set(key, aggregate(metric.aggregate, nodes.filter((r): r is { value: number; timestamp: number } => r !== undefined && !('error' in r))));
+      const readings = nodes.filter((r): r is { value: number; timestamp: number } => r !== undefined && !('error' in r));
+      // A sum over the nodes that answered would understate the total (a missing node is not zero):
+      // the whole metric is missing then, and the policy's onMissingMetric applies.
+      if (metric.aggregate === 'sum' && readings.length > 0 && readings.length < nodes.length) {
+        const silent = perNode.filter((p) => p.key === key && fetched.get(p.node) === undefined).map((p) => p.node.split('#').at(-1));
+        results.set(key, { error: `no datapoint from ${silent.length} of ${nodes.length} nodes (${silent.join(', ')}): a sum without them would understate the total` });
+        continue;
+      }
+      results.set(key, aggregate(metric.aggregate, readings));
     }
     return results;
   },

@@ -224,6 +224,20 @@ describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-cli
     expect(ec.get('p/sum')).toBeDefined();
   });
 
+  it('a sum with a silent node is missing (naming the node), while average and max use the nodes that answered', async () => {
+    // Prepare
+    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({
+      ReplicationGroups: [{ ReplicationGroupId: 'sessions', NodeGroups: [{ NodeGroupMembers: [{ CacheClusterId: 'sessions-001', CacheNodeId: '0001' }, { CacheClusterId: 'sessions-002', CacheNodeId: '0001' }] }] }],
+    });
+    answerPerNode({ 'sessions-001/0001': 10 });
+    // Act
+    const results = await elastiCacheSource.fetch([groupMetric('sum'), groupMetric('average'), groupMetric('max')], ctx);
+    // Assess
+    expect(results.get('p/sum')).toEqual({ error: 'no datapoint from 1 of 2 nodes (sessions-002/0001): a sum without them would understate the total' });
+    expect(results.get('p/average')).toMatchObject({ value: 10 });
+    expect(results.get('p/max')).toMatchObject({ value: 10 });
+  });
+
   it('aggregate leaves out nodes without data', () => {
     // Prepare / Act / Assess
     expect(aggregate('average', [{ value: 2, timestamp: 1 }, { value: 4, timestamp: 2 }])).toEqual({ value: 3, timestamp: 1 });
