@@ -99,12 +99,20 @@ export function queriesFor(request: CloudWatchRequest, index: number): MetricDat
   if (request.metricStat) return [{ Id: id, MetricStat: metricStat(request.metricStat, request.period), ReturnData: true }];
   const expression = request.expression!;
   const subIds = Object.keys(expression.using);
-  // The user's sub-metric names are only unique within one policy: prefix them, in the expression too.
-  const text = subIds.length === 0 ? expression.text : expression.text.replace(new RegExp(`\\b(${subIds.map(escape).join('|')})\\b`, 'g'), `${id}_$1`);
+  // The user's sub-metric names are only unique within one policy: prefix them, in the expression too
+  // (outside string literals, whose words are not ids).
+  const text = subIds.length === 0 ? expression.text : renameIds(expression.text, new RegExp(`\\b(${subIds.map(escape).join('|')})\\b`, 'g'), `${id}_$1`);
   return [
     ...subIds.map((sub) => ({ Id: `${id}_${sub}`, MetricStat: metricStat(expression.using[sub]!, request.period), ReturnData: false })),
     { Id: id, Expression: text, Period: request.period, ReturnData: true },
   ];
+}
+
+function renameIds(expression: string, ids: RegExp, replacement: string): string {
+  return expression
+    .split(/('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")/)
+    .map((part, i) => (i % 2 === 1 ? part : part.replace(ids, replacement)))
+    .join('');
 }
 
 function escape(text: string): string {

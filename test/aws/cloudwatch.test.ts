@@ -4,6 +4,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { cloudWatchSource } from '../../shared/metrics/cloudwatch.ts';
+import { queriesFor } from '../../shared/aws/cloudwatch-batch.ts';
 import { aggregate, clearTopologyCache, elastiCacheSource, setTopologyClock } from '../../shared/metrics/elasticache.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
 import { CloudWatchExpression, CloudWatchMetric, ElastiCacheMetric } from '../../shared/policy/schema.ts';
@@ -84,6 +85,15 @@ describe('CloudWatch source (CloudWatch mocked with aws-sdk-client-mock)', () =>
       ['q1_m1', false, undefined], ['q1_m2', false, undefined], ['q1', true, 'q1_m1 / q1_m2'],
     ]);
     expect(results.get('b/ratio')).toMatchObject({ value: 1 });
+  });
+
+  it('renames sub-metric ids in the expression but not inside its string literals', () => {
+    // Prepare
+    const request = { key: 'p/x', period: 60, lookbackSeconds: 300, expression: { text: `FILL(m1, 0) + m2 * 0 + LEN(INSIGHT_RULE_METRIC('m1 rule', "m2"))`, using: { m1: { namespace: 'A', name: 'B', dimensions: {}, stat: 'Sum' }, m2: { namespace: 'A', name: 'C', dimensions: {}, stat: 'Sum' } } } };
+    // Act
+    const queries = queriesFor(request as Parameters<typeof queriesFor>[0], 3);
+    // Assess
+    expect(queries.at(-1)!.Expression).toBe(`FILL(q3_m1, 0) + q3_m2 * 0 + LEN(INSIGHT_RULE_METRIC('m1 rule', "m2"))`);
   });
 
   it('follows NextToken and keeps the newest datapoint of each query', async () => {
