@@ -108,6 +108,7 @@ async function simulateCommand(args: string[]): Promise<number> {
   const perReplica = perReplicaOf(loaded, values['per-replica']);
   const writtenFor = values['written-for'] === undefined ? undefined : positiveNumber('--written-for', values['written-for']);
   const policy = writtenFor === undefined ? loaded : rescalePolicy(loaded, perReplica / writtenFor);
+  if (writtenFor === undefined) warnIfWrittenForAnotherSize(loaded, perReplica);
   const trace = await readTrace(values.trace);
   const lastMinute = trace.firstMinute + trace.demand.length;
   const fromMinute = integerOption('--from', values.from, trace.firstMinute, trace.firstMinute);
@@ -198,6 +199,22 @@ function positiveNumber(name: string, given: string): number {
   const value = Number(given);
   if (!(given.trim() !== '' && Number.isFinite(value) && value > 0)) throw new UsageError(`${name} must be a number > 0, got "${given}"`);
   return value;
+}
+
+/**
+ * A target rule aims at a load per replica near what one replica serves (the HPA baseline: 70%).
+ * Far from C, the policy was most likely written for replicas of another size, and replaying it
+ * unscaled answers a question nobody asked: say so (on stderr, so --json output stays clean).
+ */
+function warnIfWrittenForAnotherSize(policy: Policy, perReplica: number): void {
+  const target = rulesOf(policy).find((rule) => rule.type === 'target');
+  if (!target) return;
+  const ratio = Math.max(target.perReplica / perReplica, perReplica / target.perReplica);
+  if (ratio < 4) return;
+  console.error(
+    `autoscaler simulate: warning: the policy's target rule aims at ${target.perReplica} per replica but --per-replica is ${perReplica} (${ratio.toFixed(0)}x apart): ` +
+      `it looks written for replicas of another size; pass --written-for C0 (the load per replica it was written for) to rescale its thresholds`,
+  );
 }
 
 function perReplicaOf(policy: Policy, given: string | undefined): number {
