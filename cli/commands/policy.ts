@@ -60,31 +60,40 @@ export async function run(args: string[]): Promise<number> {
     console.error(`autoscaler policy ${sub}: ${text}\n\n${help}`);
     return 2;
   };
-  switch (sub) {
-    case 'apply':
-      if (!values.file?.length) return usage('name the policies with -f FILE|DIR');
-      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}" (use -f before each file)`);
-      return apply(values.file, values['dry-run'] === true, values.local);
-    case 'list':
-      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
-      return list(values.json === true, values.local);
-    case 'get': {
-      if (rest.length !== 1) return usage('name one policy id');
-      const version = values.version === undefined ? undefined : Number(values.version);
-      if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
-      return get(rest[0]!, version, values.json === true, values.local);
+  const dispatch = async (): Promise<number> => {
+    switch (sub) {
+      case 'apply':
+        if (!values.file?.length) return usage('name the policies with -f FILE|DIR');
+        if (rest.length > 0) return usage(`unexpected argument "${rest[0]}" (use -f before each file)`);
+        return apply(values.file, values['dry-run'] === true, values.local);
+      case 'list':
+        if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
+        return list(values.json === true, values.local);
+      case 'get': {
+        if (rest.length !== 1) return usage('name one policy id');
+        const version = values.version === undefined ? undefined : Number(values.version);
+        if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
+        return get(rest[0]!, version, values.json === true, values.local);
+      }
+      case 'delete': {
+        if (rest.length !== 1) return usage('name one policy id');
+        const version = values.version === undefined ? undefined : Number(values.version);
+        if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
+        return remove(rest[0]!, version, values.local);
+      }
+      case 'export':
+        if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
+        return exportAll(values.out, values.local);
+      default:
+        return usage(`unknown subcommand "${sub}" (allowed: apply, list, get, delete, export)`);
     }
-    case 'delete': {
-      if (rest.length !== 1) return usage('name one policy id');
-      const version = values.version === undefined ? undefined : Number(values.version);
-      if (version !== undefined && !(Number.isInteger(version) && version >= 1)) return usage(`--version: "${values.version}" is not a version (a whole number from 1)`);
-      return remove(rest[0]!, version, values.local);
-    }
-    case 'export':
-      if (rest.length > 0) return usage(`unexpected argument "${rest[0]}"`);
-      return exportAll(values.out, values.local);
-    default:
-      return usage(`unknown subcommand "${sub}" (allowed: apply, list, get, delete, export)`);
+  };
+  try {
+    return await dispatch();
+  } catch (error) {
+    // The store could not be opened or did not answer: say which, exit 1.
+    console.error(`autoscaler policy ${sub}: ${(error as Error).message}`);
+    return 1;
   }
 }
 
@@ -100,7 +109,7 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
     return 1;
   }
   const readAt = await versionsReadAt(policies);
-  const { stores, close } = await openStores(local);
+  const { stores, close } = await openStores(local, { create: true });
   try {
     const plan = await planApply(stores.policies, policies.map((p) => p.policy), readAt);
     for (const entry of plan) {

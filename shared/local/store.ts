@@ -4,7 +4,7 @@
  * audit commands use that server while it answers, or open the directory themselves otherwise.
  */
 import { ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { documentClient, localClient, storesFor, type Stores } from '../state/client.ts';
 import { createTables } from '../state/create.ts';
@@ -118,9 +118,18 @@ export async function serveLocalStore(dir: string, publish = true): Promise<Loca
   };
 }
 
-/** The stores a CLI command works on: the local store in `localDir`, or the AWS tables named by the environment. */
-export async function openStores(localDir: string | undefined): Promise<{ stores: Stores; close(): Promise<void> }> {
-  if (localDir !== undefined) return openLocalStore(localDir);
+/**
+ * The stores a CLI command works on: the local store in `localDir`, or the AWS tables named by the
+ * environment. Only a command that writes may create a local store: reading a mistyped directory
+ * must not answer "nothing there" from a new, empty store.
+ */
+export async function openStores(localDir: string | undefined, options: { create?: boolean } = {}): Promise<{ stores: Stores; close(): Promise<void> }> {
+  if (localDir !== undefined) {
+    if (!options.create && !(await access(dataDir(localDir)).then(() => true, () => false))) {
+      throw new Error(`no local store in ${localDir} (\`autoscaler local --data ${localDir}\` or \`autoscaler policy apply --local ${localDir}\` creates one)`);
+    }
+    return openLocalStore(localDir);
+  }
   const { storesFromEnvironment } = await import('../state/client.ts');
   return { stores: storesFromEnvironment(), async close() {} };
 }

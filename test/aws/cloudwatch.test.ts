@@ -89,9 +89,9 @@ describe('CloudWatch source (CloudWatch mocked with aws-sdk-client-mock)', () =>
 
   it('renames sub-metric ids in the expression but not inside its string literals', () => {
     // Prepare
-    const request = { key: 'p/x', period: 60, lookbackSeconds: 300, expression: { text: `FILL(m1, 0) + m2 * 0 + LEN(INSIGHT_RULE_METRIC('m1 rule', "m2"))`, using: { m1: { namespace: 'A', name: 'B', dimensions: {}, stat: 'Sum' }, m2: { namespace: 'A', name: 'C', dimensions: {}, stat: 'Sum' } } } };
+    const request = { key: 'p/x', region: undefined, period: 60, lookbackSeconds: 300, expression: { text: `FILL(m1, 0) + m2 * 0 + LEN(INSIGHT_RULE_METRIC('m1 rule', "m2"))`, using: { m1: { namespace: 'A', name: 'B', dimensions: {}, stat: 'Sum' }, m2: { namespace: 'A', name: 'C', dimensions: {}, stat: 'Sum' } } } };
     // Act
-    const queries = queriesFor(request as Parameters<typeof queriesFor>[0], 3);
+    const queries = queriesFor(request, 3);
     // Assess
     expect(queries.at(-1)!.Expression).toBe(`FILL(q3_m1, 0) + q3_m2 * 0 + LEN(INSIGHT_RULE_METRIC('m1 rule', "m2"))`);
   });

@@ -78,6 +78,8 @@ describe('autoscaler policy (local store on dynalite)', () => {
     const good = join(dir, 'good.yaml');
     const bad = join(dir, 'bad.yaml');
     await writeFile(good, worker);
+    await writeFile(bad, web(10));
+    await cli('apply', '-f', bad);
     await writeFile(bad, web(10).replace('max: 10', 'max: 0'));
     // Act
     const code = await cli('apply', '-f', good, '-f', bad);
@@ -87,7 +89,7 @@ describe('autoscaler policy (local store on dynalite)', () => {
     expect(code).toBe(1);
     expect(errors[0]).toBe(`${bad}: capacity.max: must be >= 1, got 0`);
     expect(errors.at(-1)).toMatch(/^nothing written/);
-    expect(JSON.parse(out.join('\n'))).toEqual([]);
+    expect((JSON.parse(out.join('\n')) as Array<{ id: string; version: number; policy: { capacity: { max: number } } }>).map((p) => [p.id, p.version, p.policy.capacity.max])).toEqual([['web', 1, 10]]);
   });
 
   it('rejects a stale write: a policy changed by someone else since the plan was read', async () => {
@@ -180,6 +182,14 @@ describe('autoscaler policy (local store on dynalite)', () => {
     expect(reapplyOut).toContain('0 added, 0 changed, 2 unchanged');
     expect(got).toContain('perReplica: 10');
     expect(missingErr).toContain('no policy "worker"');
+  });
+
+  it('reading a local store that does not exist says so instead of answering from a new, empty one', async () => {
+    // Act
+    const code = await cli('list');
+    // Assess
+    expect(code).toBe(1);
+    expect(err.join('\n')).toContain(`no local store in ${join(dir, 'store')}`);
   });
 
   it('explains usage errors and has --help', async () => {
