@@ -16,6 +16,9 @@ import type { BehaviorHistory, Decision, DecisionInput, NotScaledReason } from '
  *    metric is invalid). With `{ value: N }` the missing metric reads N.
  * 2. Behavior, exactly as the HPA: stabilization windows over past recommendations, then rate-limit
  *    policies over past scale events, with min and max applied in the direction of the change.
+ *    A policy whose rules are all `stepAdjust` follows AWS step scaling instead: no stabilization
+ *    window and no rate limit (its brakes are the rule's cooldown and MinAdjustmentMagnitude), so
+ *    an ExactCapacity step of 20 goes to 20, as in AWS; `behavior` does not apply to it.
  *    When the current replicas are outside [min, max] the HPA skips its behavior and goes straight to
  *    the bound; so does this.
  * 3. Bounds: min, and the lower of the policy max and the deployment-wide `ceiling`.
@@ -71,6 +74,15 @@ export function decide(input: DecisionInput): Decision {
     desired = minReplicas;
     limitText = `current ${current} is below min ${minReplicas} → ${minReplicas}`;
     recordRecommendation = false;
+  } else if (rulesOf(policy).every((rule) => rule.type === 'stepAdjust')) {
+    desired = Math.min(maxReplicas, Math.max(minReplicas, rawDesired));
+    if (rawDesired > maxReplicas) {
+      limitText = `capped at max ${maxReplicas}${maxReplicas < policy.capacity.max ? ' (the ceiling)' : ''}`;
+      if (desired === current) limitReason = 'AlreadyAtMax';
+    } else if (rawDesired < minReplicas) {
+      limitText = `raised to min ${minReplicas}`;
+      if (desired === current) limitReason = 'AlreadyAtMin';
+    }
   } else {
     const stabilized = stabilize(current, rawDesired, history.recommendations, behavior, now);
     if (stabilized !== rawDesired) {

@@ -102,6 +102,17 @@ describe('adjustment types and rounding (Application Auto Scaling StepScalingPol
     expect(decision.desiredReplicas).toBe(6);
   });
 
+  it('with the default behavior, step scaling is not rate-limited or stabilized as the HPA is: ExactCapacity 20 from 2 goes to 20, and down at once', () => {
+    // Prepare: no behavior given, so the schema fills the HPA defaults (+4 pods / 15 s up, 300 s window down).
+    const p = policy({ capacity: { min: 1, max: 50 }, alarms: ['cpu-high'], rule: { type: 'stepAdjust', cooldownSeconds: 0, adjustmentType: 'ExactCapacity', adjustments: [{ lower: 0, adjustment: 20 }, { upper: 0, adjustment: 2 }] } });
+    // Act
+    const up = decide(input(p, 2, {}, { alarm: alarm(60) }));
+    const down = decide(input(p, 20, {}, { alarm: alarm(40, 'OK'), history: up.history, now: NOW + seconds(60) }));
+    // Assess
+    expect(up).toMatchObject({ action: 'scaleOut', rawDesired: 20, desiredReplicas: 20 });
+    expect(down).toMatchObject({ action: 'scaleIn', rawDesired: 2, desiredReplicas: 2 });
+  });
+
   it('ChangeInCapacity adds, ExactCapacity sets', () => {
     // Prepare
     const change = stepPolicy({ adjustmentType: 'ChangeInCapacity', adjustments: [{ lower: 0, adjustment: 3 }] });
