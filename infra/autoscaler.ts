@@ -27,7 +27,7 @@ import { LambdaSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { Endpoints } from '../shared/config/endpoints.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName, metricValueDimensionSet, targetDimensionSet } from '../shared/observability/metric-names.ts';
 import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';

@@ -6,31 +6,40 @@
 import { readFileSync } from 'node:fs';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+// zod/mini, as the schemas the handlers load: one zod API throughout (see shared/policy/schema.ts).
+import * as z from 'zod/mini';
+import '../shared/zod-locale.ts';
 
 const retentionDays = Object.values(RetentionDays).filter((v): v is number => typeof v === 'number');
 
 export const DeploymentConfig = z.strictObject({
   /** Minutes between scheduled evaluations. */
-  scheduleMinutes: z.number().int().min(1).max(1440).optional(),
-  replicaCeiling: z.number().int().min(1).max(10_000).optional(),
+  scheduleMinutes: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1440))),
+  replicaCeiling: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(10_000))),
   /** Days an audit record is kept (DynamoDB TTL). */
-  auditRetentionDays: z.number().int().min(1).max(36_500).optional(),
-  logRetentionDays: z.number().int().refine((d) => retentionDays.includes(d), { message: `one of CloudWatch Logs' retention periods: ${retentionDays.join(', ')}` }).optional(),
+  auditRetentionDays: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(36_500))),
+  logRetentionDays: z.optional(
+    z.number().check(z.int(), z.refine((d) => retentionDays.includes(d), { message: `one of CloudWatch Logs' retention periods: ${retentionDays.join(', ')}` })),
+  ),
   /** ARN of an existing SNS topic the alarms publish to (else a new one). */
-  alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN').optional(),
+  alarmTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN'))),
   /** ARN of an SNS topic for the operational alarms (function errors, dead letters). */
-  operatorTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN').optional(),
+  operatorTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/, 'an SNS topic ARN'))),
   /** YAML or JSON file with the named endpoints (shared/config/endpoints.ts), relative to the working directory. */
-  endpointsFile: z.string().min(1).optional(),
+  endpointsFile: z.optional(z.string().check(z.minLength(1))),
   /** Names (or full ARNs) of the Secrets Manager secrets holding Docker TLS material and Redis passwords. */
-  secrets: z.array(z.string().min(1)).optional(),
-  eksClusters: z.array(z.strictObject({ name: z.string().min(1), namespaces: z.array(z.string().min(1)).min(1) })).optional(),
+  secrets: z.optional(z.array(z.string().check(z.minLength(1)))),
+  eksClusters: z.optional(z.array(z.strictObject({ name: z.string().check(z.minLength(1)), namespaces: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }))),
   /** Put the functions in a VPC: its id and the (private, with a route to AWS APIs) subnet ids. */
-  vpc: z.strictObject({ vpcId: z.string().regex(/^vpc-[0-9a-f]+$/, 'vpc-…'), subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, 'subnet-…')).min(1) }).optional(),
-  dashboardTargets: z.array(z.string().min(1)).optional(),
+  vpc: z.optional(
+    z.strictObject({
+      vpcId: z.string().check(z.regex(/^vpc-[0-9a-f]+$/, 'vpc-…')),
+      subnetIds: z.array(z.string().check(z.regex(/^subnet-[0-9a-f]+$/, 'subnet-…'))).check(z.minLength(1)),
+    }),
+  ),
+  dashboardTargets: z.optional(z.array(z.string().check(z.minLength(1)))),
   /** Destroy the policies/state tables, key and logs with the stack (the audit table is always kept). */
-  destroyOnRemoval: z.boolean().optional(),
+  destroyOnRemoval: z.optional(z.boolean()),
 });
 export type DeploymentConfig = z.output<typeof DeploymentConfig>;
 

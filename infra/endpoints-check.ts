@@ -4,7 +4,7 @@
  * local files (none exist there), every EKS cluster granted, every referenced secret granted.
  * Pure: no construct, so it is tested on its own.
  */
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { Endpoints, type SecretOrFile } from '../shared/config/endpoints.ts';
 
 export interface EndpointsCheckContext {

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { Policy } from '../shared/policy/schema.ts';
 
 export const schemaFile = fileURLToPath(new URL('../schema/policy.schema.json', import.meta.url));

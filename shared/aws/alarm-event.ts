@@ -4,7 +4,9 @@
  * (metric and composite alarms). Both become the same `ParsedAlarm`; anything else is rejected with
  * an error naming the field, so the event goes to the dead-letter queue.
  */
-import * as z from 'zod';
+// zod/mini: this module is on the alarm handler's cold-start path (see shared/policy/schema.ts).
+import * as z from 'zod/mini';
+import '../zod-locale.ts';
 import type { AlarmContext } from '../engine/types.ts';
 
 export type AlarmState = AlarmContext['state'];
@@ -24,58 +26,58 @@ export interface ParsedAlarm {
 const state = z.enum(['ALARM', 'OK', 'INSUFFICIENT_DATA']);
 
 const snsAlarmMessage = z.looseObject({
-  AlarmName: z.string().min(1),
+  AlarmName: z.string().check(z.minLength(1)),
   NewStateValue: state,
-  NewStateReason: z.string().default(''),
-  StateChangeTime: z.string().optional(),
-  Trigger: z
-    .looseObject({
-      MetricName: z.string().optional(),
-      Namespace: z.string().optional(),
-      Statistic: z.string().optional(),
-      Dimensions: z.array(z.looseObject({ name: z.string(), value: z.string() })).optional(),
-      Threshold: z.number().optional(),
-      ComparisonOperator: z.string().optional(),
-      Metrics: z.array(z.looseObject({})).optional(),
-    })
-    .optional(),
+  NewStateReason: z._default(z.string(), ''),
+  StateChangeTime: z.optional(z.string()),
+  Trigger: z.optional(
+    z.looseObject({
+      MetricName: z.optional(z.string()),
+      Namespace: z.optional(z.string()),
+      Statistic: z.optional(z.string()),
+      Dimensions: z.optional(z.array(z.looseObject({ name: z.string(), value: z.string() }))),
+      Threshold: z.optional(z.number()),
+      ComparisonOperator: z.optional(z.string()),
+      Metrics: z.optional(z.array(z.looseObject({}))),
+    }),
+  ),
 });
 
 const snsEvent = z.looseObject({
   Records: z
     .array(
       z.looseObject({
-        EventSource: z.literal('aws:sns').optional(),
-        Sns: z.looseObject({ MessageId: z.string().min(1), Message: z.string().min(1) }),
+        EventSource: z.optional(z.literal('aws:sns')),
+        Sns: z.looseObject({ MessageId: z.string().check(z.minLength(1)), Message: z.string().check(z.minLength(1)) }),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 const eventBridgeEvent = z.looseObject({
-  id: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
   source: z.literal('aws.cloudwatch'),
   'detail-type': z.literal('CloudWatch Alarm State Change'),
-  time: z.string().optional(),
+  time: z.optional(z.string()),
   detail: z.looseObject({
-    alarmName: z.string().min(1),
-    state: z.looseObject({ value: state, reason: z.string().optional(), reasonData: z.string().optional(), timestamp: z.string().optional() }),
-    configuration: z
-      .looseObject({
-        metrics: z.array(z.looseObject({})).optional(),
+    alarmName: z.string().check(z.minLength(1)),
+    state: z.looseObject({ value: state, reason: z.optional(z.string()), reasonData: z.optional(z.string()), timestamp: z.optional(z.string()) }),
+    configuration: z.optional(
+      z.looseObject({
+        metrics: z.optional(z.array(z.looseObject({}))),
         /** Composite alarms carry an alarm rule instead of metrics. */
-        alarmRule: z.string().optional(),
-        threshold: z.number().optional(),
-        comparisonOperator: z.string().optional(),
-      })
-      .optional(),
+        alarmRule: z.optional(z.string()),
+        threshold: z.optional(z.number()),
+        comparisonOperator: z.optional(z.string()),
+      }),
+    ),
   }),
 });
 
-const reasonData = z.looseObject({ threshold: z.number().optional(), recentDatapoints: z.array(z.number()).optional() });
+const reasonData = z.looseObject({ threshold: z.optional(z.number()), recentDatapoints: z.optional(z.array(z.number())) });
 
 /** Describes the first zod issue as `path: message`. */
-function firstIssue(error: z.ZodError, prefix: string): string {
+function firstIssue(error: z.core.$ZodError, prefix: string): string {
   const issue = error.issues[0]!;
   return `${prefix}${issue.path.join('.') || '(top)'}: ${issue.message}`;
 }

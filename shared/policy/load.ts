@@ -6,7 +6,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { Policy } from './schema.ts';
 
 export interface PolicyError {

@@ -2,15 +2,20 @@
  * The policy model: the single source of truth. Types are inferred from it and the
  * published JSON Schema (`schema/policy.schema.json`) is generated from it.
  */
-import * as z from 'zod';
+// zod/mini (functional API) rather than classic zod: the same validation and types, but much less
+// code for a Lambda cold start to load, and cheaper schema construction at import. Descriptions,
+// which the JSON Schema carries, are registered in z.globalRegistry as classic `.describe()` does
+// (z.describe() would work too, but as a no-op check run on every parse).
+import * as z from 'zod/mini';
+import '../zod-locale.ts';
 
-const name = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only, starting with a letter or digit');
-const positiveInt = z.number().int().min(1);
-const nonNegativeInt = z.number().int().min(0);
+const name = z.string().check(
+  z.minLength(1),
+  z.maxLength(128),
+  z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only, starting with a letter or digit'),
+);
+const positiveInt = z.number().check(z.int(), z.minimum(1));
+const nonNegativeInt = z.number().check(z.int(), z.minimum(0));
 
 // ---------------------------------------------------------------- targets
 
@@ -22,24 +27,24 @@ export const DockerTarget = z
     /** Containers labelled `autoscaler.service=<service>` form the service. */
     service: name,
     /** How many clones start at once. */
-    parallelism: positiveInt.max(32).default(4),
+    parallelism: z._default(positiveInt.check(z.maximum(32)), 4),
     /** Seconds a container gets to stop before it is killed. */
-    stopGraceSeconds: nonNegativeInt.max(600).default(10),
+    stopGraceSeconds: z._default(nonNegativeInt.check(z.maximum(600)), 10),
     /** Seconds a clone gets to be running (and healthy, if it has a healthcheck). */
-    startTimeoutSeconds: positiveInt.max(900).default(60),
+    startTimeoutSeconds: z._default(positiveInt.check(z.maximum(900)), 60),
   })
-  .describe('Containers on a Docker host, found by label.');
+  .register(z.globalRegistry, { description: 'Containers on a Docker host, found by label.' });
 
 export const KubernetesTarget = z
   .strictObject({
     type: z.literal('kubernetes'),
     /** Name of a cluster from the endpoints configuration (an EKS cluster or a kubeconfig context). */
     cluster: name,
-    namespace: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name (RFC 1123 label)').max(63),
+    namespace: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name (RFC 1123 label)'), z.maxLength(63)),
     kind: z.enum(['Deployment', 'StatefulSet']),
-    name: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name (RFC 1123 subdomain)').max(253),
+    name: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name (RFC 1123 subdomain)'), z.maxLength(253)),
   })
-  .describe('A Deployment or StatefulSet, scaled through its scale subresource.');
+  .register(z.globalRegistry, { description: 'A Deployment or StatefulSet, scaled through its scale subresource.' });
 
 export const Target = z.discriminatedUnion('type', [DockerTarget, KubernetesTarget]);
 
@@ -47,21 +52,23 @@ export const Target = z.discriminatedUnion('type', [DockerTarget, KubernetesTarg
 
 const metricId = z
   .string()
-  .regex(/^[a-z][a-zA-Z0-9_]*$/, 'start with a lower-case letter; letters, digits and _ only (CloudWatch query id rules)')
-  .max(64);
+  .check(z.regex(/^[a-z][a-zA-Z0-9_]*$/, 'start with a lower-case letter; letters, digits and _ only (CloudWatch query id rules)'), z.maxLength(64));
 const cloudWatchStat = z
   .string()
-  .regex(/^(SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?|tm\d{1,2}|IQM)$/, 'a CloudWatch statistic: Average, Sum, Minimum, Maximum, SampleCount, pNN, tmNN or IQM');
-const period = z.number().int().refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || p % 60 === 0, {
-  message: 'a CloudWatch period: 1, 5, 10, 30 or a multiple of 60 seconds',
-});
-const region = z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1');
+  .check(z.regex(/^(SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?|tm\d{1,2}|IQM)$/, 'a CloudWatch statistic: Average, Sum, Minimum, Maximum, SampleCount, pNN, tmNN or IQM'));
+const period = z.number().check(
+  z.int(),
+  z.refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || p % 60 === 0, {
+    message: 'a CloudWatch period: 1, 5, 10, 30 or a multiple of 60 seconds',
+  }),
+);
+const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'));
 
 const MetricStatShape = {
-  namespace: z.string().min(1).max(255),
-  name: z.string().min(1).max(255),
-  dimensions: z.record(z.string().min(1), z.string().min(1)).default({}),
-  stat: cloudWatchStat.default('Average'),
+  namespace: z.string().check(z.minLength(1), z.maxLength(255)),
+  name: z.string().check(z.minLength(1), z.maxLength(255)),
+  dimensions: z._default(z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1))), {}),
+  stat: z._default(cloudWatchStat, 'Average'),
 };
 
 export const CloudWatchMetric = z
@@ -69,45 +76,47 @@ export const CloudWatchMetric = z
     id: metricId,
     source: z.literal('cloudwatch'),
     ...MetricStatShape,
-    period: period.default(60),
+    period: z._default(period, 60),
     /** How far back to look for the newest datapoint. Default: 5 periods. */
-    lookbackSeconds: positiveInt.max(86_400).optional(),
-    region: region.optional(),
+    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    region: z.optional(region),
   })
-  .describe('One CloudWatch metric.');
+  .register(z.globalRegistry, { description: 'One CloudWatch metric.' });
 
 export const CloudWatchExpression = z
   .strictObject({
     id: metricId,
     source: z.literal('cloudwatch'),
     /** A CloudWatch metric math expression over the metrics in `using`, e.g. `m1 + m2`. */
-    expression: z.string().min(1).max(2048),
-    using: z.record(metricId, z.strictObject(MetricStatShape)).default({}),
-    period: period.default(60),
-    lookbackSeconds: positiveInt.max(86_400).optional(),
-    region: region.optional(),
+    expression: z.string().check(z.minLength(1), z.maxLength(2048)),
+    using: z._default(z.record(metricId, z.strictObject(MetricStatShape)), {}),
+    period: z._default(period, 60),
+    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    region: z.optional(region),
   })
-  .describe('A CloudWatch metric math expression.');
+  .register(z.globalRegistry, { description: 'A CloudWatch metric math expression.' });
 
 export const ElastiCacheMetric = z
   .strictObject({
     id: metricId,
     source: z.literal('elasticache'),
-    replicationGroupId: z.string().min(1).max(64).optional(),
-    cacheClusterId: z.string().min(1).max(64).optional(),
+    replicationGroupId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
+    cacheClusterId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
     /** Per-node CloudWatch metric in AWS/ElastiCache, e.g. CurrItems, CurrConnections, EngineCPUUtilization. */
-    name: z.string().min(1).max(255),
-    stat: cloudWatchStat.default('Average'),
+    name: z.string().check(z.minLength(1), z.maxLength(255)),
+    stat: z._default(cloudWatchStat, 'Average'),
     /** How the per-node values combine. */
-    aggregate: z.enum(['sum', 'average', 'max']).default('sum'),
-    period: period.default(60),
-    lookbackSeconds: positiveInt.max(86_400).optional(),
-    region: region.optional(),
+    aggregate: z._default(z.enum(['sum', 'average', 'max']), 'sum'),
+    period: z._default(period, 60),
+    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    region: z.optional(region),
   })
-  .refine((m) => (m.replicationGroupId === undefined) !== (m.cacheClusterId === undefined), {
-    message: 'set exactly one of replicationGroupId or cacheClusterId',
-  })
-  .describe('A per-node ElastiCache metric, aggregated over the nodes of a replication group or cluster.');
+  .check(
+    z.refine((m) => (m.replicationGroupId === undefined) !== (m.cacheClusterId === undefined), {
+      message: 'set exactly one of replicationGroupId or cacheClusterId',
+    }),
+  )
+  .register(z.globalRegistry, { description: 'A per-node ElastiCache metric, aggregated over the nodes of a replication group or cluster.' });
 
 export const HaproxyMetric = z
   .strictObject({
@@ -115,11 +124,11 @@ export const HaproxyMetric = z
     source: z.literal('haproxy'),
     /** Name of an HAProxy runtime API endpoint. */
     endpoint: name,
-    backend: z.string().min(1).max(255),
+    backend: z.string().check(z.minLength(1), z.maxLength(255)),
     /** scur: current sessions, qcur: queued requests, rate: sessions per second, rtime: average response time (ms). */
     field: z.enum(['scur', 'qcur', 'rate', 'rtime']),
   })
-  .describe('A backend statistic from the HAProxy runtime API (show stat).');
+  .register(z.globalRegistry, { description: 'A backend statistic from the HAProxy runtime API (show stat).' });
 
 const readOnlyRedisCommands = ['LLEN', 'XLEN', 'ZCARD', 'SCARD', 'HLEN', 'STRLEN', 'GET', 'DBSIZE', 'PFCOUNT', 'ZCOUNT', 'LINDEX', 'HGET', 'XPENDING'] as const;
 export const RedisMetric = z
@@ -129,24 +138,22 @@ export const RedisMetric = z
     /** Name of a Redis endpoint. */
     endpoint: name,
     /** Shorthand for `command: [LLEN, <list>]`. */
-    list: z.string().min(1).max(1024).optional(),
+    list: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
     /** A read-only command whose reply is an integer, e.g. `[ZCARD, jobs:delayed]`. */
-    command: z
-      .tuple([z.enum(readOnlyRedisCommands)], z.string().max(1024))
-      .optional(),
+    command: z.optional(z.tuple([z.enum(readOnlyRedisCommands)], z.string().check(z.maxLength(1024)))),
   })
-  .refine((m) => (m.list === undefined) !== (m.command === undefined), { message: 'set exactly one of list or command' })
-  .describe('A Redis list length or the integer result of a read-only command.');
+  .check(z.refine((m) => (m.list === undefined) !== (m.command === undefined), { message: 'set exactly one of list or command' }))
+  .register(z.globalRegistry, { description: 'A Redis list length or the integer result of a read-only command.' });
 
 export const Metric = z.union([CloudWatchMetric, CloudWatchExpression, ElastiCacheMetric, HaproxyMetric, RedisMetric]);
 
 // ---------------------------------------------------------------- rules
 
-const stepPair = z.tuple([z.number().min(0), nonNegativeInt]);
+const stepPair = z.tuple([z.number().check(z.minimum(0)), nonNegativeInt]);
 /** The seed's `CONDITIONS="0=1 1000=2 2000=3"`: `threshold=replicas` pairs separated by spaces. */
 const stepsString = z
   .string()
-  .regex(/^\s*\d+(\.\d+)?=\d+(\s+\d+(\.\d+)?=\d+)*\s*$/, 'threshold=replicas pairs separated by spaces, e.g. "0=1 1000=2 2000=3"');
+  .check(z.regex(/^\s*\d+(\.\d+)?=\d+(\s+\d+(\.\d+)?=\d+)*\s*$/, 'threshold=replicas pairs separated by spaces, e.g. "0=1 1000=2 2000=3"'));
 
 export function parseStepsString(conditions: string): Array<[number, number]> {
   return conditions
@@ -164,34 +171,38 @@ export const StepsRule = z
     metric: metricId,
     /** `[threshold, replicas]` pairs, ascending by threshold: the replicas for the highest threshold the metric reaches. */
     steps: z
-      .union([stepsString, z.array(stepPair).min(1).max(100)])
-      .transform((s) => (typeof s === 'string' ? parseStepsString(s) : s))
-      .superRefine((steps, ctx) => {
-        for (let i = 1; i < steps.length; i++) {
-          if (steps[i]![0] <= steps[i - 1]![0]) {
-            ctx.addIssue({
-              code: 'custom',
-              path: [i, 0],
-              message: `thresholds must ascend: ${steps[i]![0]} follows ${steps[i - 1]![0]}`,
-            });
+      .pipe(
+        z.union([stepsString, z.array(stepPair).check(z.minLength(1), z.maxLength(100))]),
+        z.transform((s) => (typeof s === 'string' ? parseStepsString(s) : s)),
+      )
+      .check(
+        z.superRefine((steps, ctx) => {
+          for (let i = 1; i < steps.length; i++) {
+            if (steps[i]![0] <= steps[i - 1]![0]) {
+              ctx.addIssue({
+                code: 'custom',
+                path: [i, 0],
+                message: `thresholds must ascend: ${steps[i]![0]} follows ${steps[i - 1]![0]}`,
+              });
+            }
           }
-        }
-      }),
+        }),
+      ),
   })
-  .describe('Exact replicas for the highest threshold the metric reaches (the seed’s CONDITIONS).');
+  .register(z.globalRegistry, { description: 'Exact replicas for the highest threshold the metric reaches (the seed’s CONDITIONS).' });
 
 export const TargetRule = z
   .strictObject({
     type: z.literal('target'),
     metric: metricId,
     /** Desired = ceil(value / perReplica), as the HPA's AverageValue target. */
-    perReplica: z.number().positive(),
+    perReplica: z.number().check(z.positive()),
     /**
      * Optional headroom for a rising load, a fraction of perReplica: when this rule scales out it
      * sizes for `perReplica × (1 − scaleUpHeadroom)` per replica, so one scale-out also covers the
      * next minutes of the rise. Scale-in still sizes for perReplica. Default 0 (as the HPA).
      */
-    scaleUpHeadroom: z.number().min(0).max(0.9).optional(),
+    scaleUpHeadroom: z.optional(z.number().check(z.minimum(0), z.maximum(0.9))),
     /**
      * Optional scale-in on the recent peak, in seconds (60–3600): when the metric is below the
      * current capacity this rule looks at the highest reading of the last `scaleDownPeakSeconds`
@@ -201,44 +212,48 @@ export const TargetRule = z
      * without the tolerance-held recommendations that make an HPA scale-down window long. Uses
      * only readings already seen (kept in the behavior history). Default: off (as the HPA).
      */
-    scaleDownPeakSeconds: z.number().int().min(60).max(3600).optional(),
+    scaleDownPeakSeconds: z.optional(z.number().check(z.int(), z.minimum(60), z.maximum(3600))),
   })
-  .describe('Keep the metric per replica near a target value (HPA AverageValue).');
+  .register(z.globalRegistry, { description: 'Keep the metric per replica near a target value (HPA AverageValue).' });
 
 export const StepAdjustment = z
   .strictObject({
     /** Lower bound, relative to the threshold (inclusive). Omit for negative infinity. */
-    lower: z.number().optional(),
+    lower: z.optional(z.number()),
     /** Upper bound, relative to the threshold (exclusive). Omit for positive infinity. */
-    upper: z.number().optional(),
-    adjustment: z.number().int(),
+    upper: z.optional(z.number()),
+    adjustment: z.number().check(z.int()),
   })
-  .refine((a) => a.lower === undefined || a.upper === undefined || a.lower < a.upper, {
-    message: 'lower must be below upper',
-  });
+  .check(
+    z.refine((a) => a.lower === undefined || a.upper === undefined || a.lower < a.upper, {
+      message: 'lower must be below upper',
+    }),
+  );
 
 export const StepAdjustRule = z
   .strictObject({
     type: z.literal('stepAdjust'),
     /** The metric to compare with `threshold` when not triggered by an alarm (an alarm brings its own value and threshold). */
-    metric: metricId.optional(),
-    threshold: z.number().optional(),
-    adjustmentType: z.enum(['ChangeInCapacity', 'ExactCapacity', 'PercentChangeInCapacity']).default('ChangeInCapacity'),
-    adjustments: z.array(StepAdjustment).min(1).max(20),
+    metric: z.optional(metricId),
+    threshold: z.optional(z.number()),
+    adjustmentType: z._default(z.enum(['ChangeInCapacity', 'ExactCapacity', 'PercentChangeInCapacity']), 'ChangeInCapacity'),
+    adjustments: z.array(StepAdjustment).check(z.minLength(1), z.maxLength(20)),
     /** With PercentChangeInCapacity: the smallest change in replicas. */
-    minAdjustmentMagnitude: positiveInt.optional(),
+    minAdjustmentMagnitude: z.optional(positiveInt),
     /** AWS cooldown: after a scale-out, only larger scale-outs; no scale-in until it ends. */
-    cooldownSeconds: nonNegativeInt.max(86_400).default(300),
+    cooldownSeconds: z._default(nonNegativeInt.check(z.maximum(86_400)), 300),
   })
-  .superRefine((rule, ctx) => {
-    if ((rule.metric === undefined) !== (rule.threshold === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'set metric and threshold together (or neither, for alarm-only policies)' });
-    }
-    if (rule.minAdjustmentMagnitude !== undefined && rule.adjustmentType !== 'PercentChangeInCapacity') {
-      ctx.addIssue({ code: 'custom', path: ['minAdjustmentMagnitude'], message: 'only allowed with adjustmentType PercentChangeInCapacity' });
-    }
-  })
-  .describe('AWS Application Auto Scaling step scaling, for alarm-driven policies.');
+  .check(
+    z.superRefine((rule, ctx) => {
+      if ((rule.metric === undefined) !== (rule.threshold === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['threshold'], message: 'set metric and threshold together (or neither, for alarm-only policies)' });
+      }
+      if (rule.minAdjustmentMagnitude !== undefined && rule.adjustmentType !== 'PercentChangeInCapacity') {
+        ctx.addIssue({ code: 'custom', path: ['minAdjustmentMagnitude'], message: 'only allowed with adjustmentType PercentChangeInCapacity' });
+      }
+    }),
+  )
+  .register(z.globalRegistry, { description: 'AWS Application Auto Scaling step scaling, for alarm-driven policies.' });
 
 export const Rule = z.discriminatedUnion('type', [StepsRule, TargetRule, StepAdjustRule]);
 
@@ -247,19 +262,19 @@ export const Rule = z.discriminatedUnion('type', [StepsRule, TargetRule, StepAdj
 export const ScalingPolicy = z.strictObject({
   type: z.enum(['Pods', 'Percent']),
   value: positiveInt,
-  periodSeconds: positiveInt.max(1800),
+  periodSeconds: positiveInt.check(z.maximum(1800)),
 });
 
 const scalingRules = (defaults: { window: number; policies: Array<z.infer<typeof ScalingPolicy>> }) =>
   z.strictObject({
-    stabilizationWindowSeconds: nonNegativeInt.max(3600).default(defaults.window),
-    selectPolicy: z.enum(['Max', 'Min', 'Disabled']).default('Max'),
-    policies: z.array(ScalingPolicy).min(1).max(10).default(defaults.policies),
+    stabilizationWindowSeconds: z._default(nonNegativeInt.check(z.maximum(3600)), defaults.window),
+    selectPolicy: z._default(z.enum(['Max', 'Min', 'Disabled']), 'Max'),
+    policies: z._default(z.array(ScalingPolicy).check(z.minLength(1), z.maxLength(10)), defaults.policies),
     /**
      * Optional, as Kubernetes 1.33's per-direction HPA tolerance (KEP-4951): target rules change
      * replicas in this direction only when the usage ratio is beyond 1 ± this value. Default: `behavior.tolerance`.
      */
-    tolerance: z.number().min(0).max(1).optional(),
+    tolerance: z.optional(z.number().check(z.minimum(0), z.maximum(1))),
   });
 
 const scaleUpDefaults = {
@@ -274,10 +289,10 @@ const ScaleUpRules = scalingRules(scaleUpDefaults);
 const ScaleDownRules = scalingRules(scaleDownDefaults);
 
 export const Behavior = z.strictObject({
-  scaleUp: ScaleUpRules.default(ScaleUpRules.parse({})),
-  scaleDown: ScaleDownRules.default(ScaleDownRules.parse({})),
+  scaleUp: z._default(ScaleUpRules, ScaleUpRules.parse({})),
+  scaleDown: z._default(ScaleDownRules, ScaleDownRules.parse({})),
   /** Changes whose ratio to the current usage is within this fraction are ignored (target rules). */
-  tolerance: z.number().min(0).max(1).default(0.1),
+  tolerance: z._default(z.number().check(z.minimum(0), z.maximum(1)), 0.1),
 });
 
 // ---------------------------------------------------------------- load balancers
@@ -286,20 +301,20 @@ export const HaproxyLoadBalancer = z.strictObject({
   type: z.literal('haproxy'),
   /** Name of an HAProxy runtime API endpoint. */
   endpoint: name,
-  backend: z.string().min(1).max(255),
+  backend: z.string().check(z.minLength(1), z.maxLength(255)),
   /** The container port HAProxy sends traffic to. */
-  port: z.number().int().min(1).max(65535),
+  port: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
   /** Longest wait for a draining server's sessions to reach 0. */
-  drainTimeoutSeconds: nonNegativeInt.max(3600).default(30),
+  drainTimeoutSeconds: z._default(nonNegativeInt.check(z.maximum(3600)), 30),
 });
 export const TraefikLoadBalancer = z.strictObject({ type: z.literal('traefik') });
 export const NginxLoadBalancer = z.strictObject({
   type: z.literal('nginx'),
   /** Name of the nginx container on the same Docker endpoint. */
   container: name,
-  upstream: z.string().regex(/^[A-Za-z0-9_]+$/, 'an nginx upstream name'),
-  file: z.string().regex(/^\/[^\0]*\.conf$/, 'an absolute path ending in .conf'),
-  port: z.number().int().min(1).max(65535),
+  upstream: z.string().check(z.regex(/^[A-Za-z0-9_]+$/, 'an nginx upstream name')),
+  file: z.string().check(z.regex(/^\/[^\0]*\.conf$/, 'an absolute path ending in .conf')),
+  port: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
 });
 export const LoadBalancer = z.discriminatedUnion('type', [HaproxyLoadBalancer, TraefikLoadBalancer, NginxLoadBalancer]);
 
@@ -309,48 +324,54 @@ export const OnMissingMetric = z.union([z.literal('hold'), z.strictObject({ valu
 
 export const Policy = z
   .strictObject({
-    id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits and . _ - only').max(128),
-    description: z.string().max(1024).optional(),
-    enabled: z.boolean().default(true),
+    id: z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'letters, digits and . _ - only'), z.maxLength(128)),
+    description: z.optional(z.string().check(z.maxLength(1024))),
+    enabled: z._default(z.boolean(), true),
     /** Decide and audit, never act (the seed's ACTIVE_SCALE=false). */
-    dryRun: z.boolean().default(false),
+    dryRun: z._default(z.boolean(), false),
     target: Target,
     capacity: z
-      .strictObject({ min: nonNegativeInt.max(10_000), max: positiveInt.max(10_000) })
-      .refine((c) => c.min <= c.max, { message: 'min must not exceed max', path: ['min'] }),
-    metrics: z.array(Metric).min(1).max(20),
+      .strictObject({ min: nonNegativeInt.check(z.maximum(10_000)), max: positiveInt.check(z.maximum(10_000)) })
+      .check(z.refine((c) => c.min <= c.max, { message: 'min must not exceed max', path: ['min'] })),
+    metrics: z.array(Metric).check(z.minLength(1), z.maxLength(20)),
     /** One rule, or several: the largest desired replica count wins (as the HPA with several metrics). */
-    rule: z.union([Rule, z.array(Rule).min(1).max(10)]),
-    behavior: Behavior.default(Behavior.parse({})),
-    onMissingMetric: OnMissingMetric.default('hold'),
-    suspend: z.strictObject({ scaleIn: z.boolean().default(false), scaleOut: z.boolean().default(false) }).default({ scaleIn: false, scaleOut: false }),
+    rule: z.union([Rule, z.array(Rule).check(z.minLength(1), z.maxLength(10))]),
+    behavior: z._default(Behavior, Behavior.parse({})),
+    onMissingMetric: z._default(OnMissingMetric, 'hold'),
+    suspend: z._default(
+      z.strictObject({ scaleIn: z._default(z.boolean(), false), scaleOut: z._default(z.boolean(), false) }),
+      { scaleIn: false, scaleOut: false },
+    ),
     /** CloudWatch alarm names that trigger this policy. */
-    alarms: z.array(z.string().min(1).max(255)).max(50).default([]),
-    loadBalancer: LoadBalancer.optional(),
-    availability: z
-      .strictObject({ restartStopped: z.boolean().default(true), recreateRemoved: z.boolean().default(true) })
-      .default({ restartStopped: true, recreateRemoved: true }),
+    alarms: z._default(z.array(z.string().check(z.minLength(1), z.maxLength(255))).check(z.maxLength(50)), []),
+    loadBalancer: z.optional(LoadBalancer),
+    availability: z._default(
+      z.strictObject({ restartStopped: z._default(z.boolean(), true), recreateRemoved: z._default(z.boolean(), true) }),
+      { restartStopped: true, recreateRemoved: true },
+    ),
   })
-  .superRefine((policy, ctx) => {
-    const ids = new Set<string>();
-    policy.metrics.forEach((m, i) => {
-      if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'id'], message: `duplicate metric id "${m.id}"` });
-      ids.add(m.id);
-    });
-    const rules = Array.isArray(policy.rule) ? policy.rule : [policy.rule];
-    rules.forEach((rule, i) => {
-      const path = Array.isArray(policy.rule) ? ['rule', i, 'metric'] : ['rule', 'metric'];
-      if (rule.metric !== undefined && !ids.has(rule.metric)) {
-        ctx.addIssue({ code: 'custom', path, message: `names metric "${rule.metric}", which is not in metrics (have: ${[...ids].join(', ') || 'none'})` });
+  .check(
+    z.superRefine((policy, ctx) => {
+      const ids = new Set<string>();
+      policy.metrics.forEach((m, i) => {
+        if (ids.has(m.id)) ctx.addIssue({ code: 'custom', path: ['metrics', i, 'id'], message: `duplicate metric id "${m.id}"` });
+        ids.add(m.id);
+      });
+      const rules = Array.isArray(policy.rule) ? policy.rule : [policy.rule];
+      rules.forEach((rule, i) => {
+        const path = Array.isArray(policy.rule) ? ['rule', i, 'metric'] : ['rule', 'metric'];
+        if (rule.metric !== undefined && !ids.has(rule.metric)) {
+          ctx.addIssue({ code: 'custom', path, message: `names metric "${rule.metric}", which is not in metrics (have: ${[...ids].join(', ') || 'none'})` });
+        }
+        if (rule.type === 'stepAdjust' && rule.metric === undefined && policy.alarms.length === 0) {
+          ctx.addIssue({ code: 'custom', path: path.slice(0, -1), message: 'a stepAdjust rule without metric/threshold needs at least one alarm in alarms' });
+        }
+      });
+      if (policy.loadBalancer && policy.target.type !== 'docker') {
+        ctx.addIssue({ code: 'custom', path: ['loadBalancer'], message: 'load balancers are kept in step for docker targets only' });
       }
-      if (rule.type === 'stepAdjust' && rule.metric === undefined && policy.alarms.length === 0) {
-        ctx.addIssue({ code: 'custom', path: path.slice(0, -1), message: 'a stepAdjust rule without metric/threshold needs at least one alarm in alarms' });
-      }
-    });
-    if (policy.loadBalancer && policy.target.type !== 'docker') {
-      ctx.addIssue({ code: 'custom', path: ['loadBalancer'], message: 'load balancers are kept in step for docker targets only' });
-    }
-  });
+    }),
+  );
 
 export type Policy = z.output<typeof Policy>;
 export type PolicyInput = z.input<typeof Policy>;
