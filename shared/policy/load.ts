@@ -267,8 +267,9 @@ function describeUnion(issue: Extract<Issue, { code: 'invalid_union' }>, schema:
     if (actual === undefined) return [{ path: [...path, literalKey], message: `required field is missing (allowed: ${allowed.join(', ')})` }];
     return [{ path: [...path, literalKey], message: `${show(actual)} is not a known ${literalKey} (allowed: ${allowed.join(', ')})` }];
   }
-  const expected = branches.map(describeSchema).filter((s) => s !== '');
-  return [{ path, message: `${show(value)} is not allowed (expected ${[...new Set(expected)].join(' or ')})` }];
+  const expected = [...new Set(branches.map(describeSchema).filter((s) => s !== ''))].join(' or ');
+  if (value === undefined) return [{ path, message: `required field is missing (expected ${expected})` }];
+  return [{ path, message: `${show(value)} is not allowed (expected ${expected})` }];
 }
 
 function isKindMismatch(e: Issue): boolean {
@@ -387,6 +388,12 @@ function describeSchema(schema: Schema): string {
     }
     case 'array':
       return 'a list';
+    case 'union': {
+      // A choice by a field such as `type`: name the field and its values, not "a union".
+      const key = (d as { discriminator?: string }).discriminator;
+      const values = key ? unionOptions(schema).flatMap((option) => literalValues(option, key)) : [];
+      return key && values.length > 0 ? `an object with ${key}: ${values.join(' | ')}` : 'one of several forms';
+    }
     default:
       return article(d.type);
   }

@@ -88,7 +88,12 @@ export const CloudWatchExpression = z
     id: metricId,
     source: z.literal('cloudwatch'),
     /** A CloudWatch metric math expression over the metrics in `using`, e.g. `m1 + m2`. */
-    expression: z.string().check(z.minLength(1), z.maxLength(2048)),
+    expression: z.string().check(
+      z.minLength(1),
+      z.maxLength(2048),
+      // Batched with other policies' queries, METRICS() would take theirs in too; SEARCH() gives several series, not one value.
+      z.refine((e) => !/\b(METRICS|SEARCH)\s*\(/i.test(e), 'METRICS() and SEARCH() are not supported (one call batches many policies, and one value is needed): name the metrics in `using` and refer to them by id'),
+    ),
     using: z._default(z.record(metricId, z.strictObject(MetricStatShape)), {}),
     period: z._default(period, 60),
     lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
@@ -332,7 +337,11 @@ export const Policy = z
     target: Target,
     capacity: z
       .strictObject({ min: nonNegativeInt.check(z.maximum(10_000)), max: positiveInt.check(z.maximum(10_000)) })
-      .check(z.refine((c) => c.min <= c.max, { message: 'min must not exceed max', path: ['min'] })),
+      .check(
+        z.superRefine((c, ctx) => {
+          if (c.min > c.max) ctx.issues.push({ code: 'custom', message: `min must not exceed max ${c.max}`, path: ['min'], input: c.min });
+        }),
+      ),
     metrics: z.array(Metric).check(z.minLength(1), z.maxLength(20)),
     /** One rule, or several: the largest desired replica count wins (as the HPA with several metrics). */
     rule: z.union([Rule, z.array(Rule).check(z.minLength(1), z.maxLength(10))]),

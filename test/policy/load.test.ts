@@ -66,12 +66,31 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     expect(errors).toEqual(['p.yaml: metrics[0].port: unknown field "port" (allowed: id, source, endpoint, backend, field)']);
   });
 
+  it('a metric math expression with METRICS() or SEARCH() (it would read other policies\' batched queries, or several series)', () => {
+    // Act
+    const errors = errorsOf({ ...validPolicy, metrics: [{ id: 'all', source: 'cloudwatch', expression: 'SUM(METRICS())' }], rule: { type: 'target', metric: 'all', perReplica: 10 } });
+
+    // Assess
+    expect(errors).toEqual([expect.stringMatching(/^p\.yaml: metrics\[0\]\.expression: METRICS\(\) and SEARCH\(\) are not supported .*name the metrics in `using`/)]);
+  });
+
+  it('a missing or malformed rule names the field and the forms a rule takes', () => {
+    // Act
+    const { rule: _rule, ...withoutRule } = validPolicy as Record<string, unknown>;
+    const missing = errorsOf(withoutRule);
+    const number = errorsOf({ ...validPolicy, rule: 5 });
+
+    // Assess
+    expect(missing).toEqual(['p.yaml: rule: required field is missing (expected an object with type: steps | target | stepAdjust or a list)']);
+    expect(number).toEqual(['p.yaml: rule: 5 is not allowed (expected an object with type: steps | target | stepAdjust or a list)']);
+  });
+
   it('min > max', () => {
     // Act
     const errors = errorsOf({ ...validPolicy, capacity: { min: 5, max: 2 } });
 
     // Assess
-    expect(errors).toEqual(['p.yaml: capacity.min: min must not exceed max (got 5)']);
+    expect(errors).toEqual(['p.yaml: capacity.min: min must not exceed max 2 (got 5)']);
   });
 
   it('steps not ascending: points at the offending threshold', () => {
