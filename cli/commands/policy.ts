@@ -1,12 +1,10 @@
 /** `autoscaler policy apply|list|get|delete|export`: the policy store, in AWS or local (--local DIR). */
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { parseAllDocuments } from 'yaml';
 import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
 import { targetKey } from '../../shared/policy/schema.ts';
 import { openStores } from '../../shared/local/store.ts';
 import { executePlan, planApply, policyYaml, versionFromComment, versionMarker } from '../../shared/state/apply.ts';
-import type { LoadedPolicy } from '../../shared/policy/load.ts';
 
 export const summary = 'Apply, list, get, delete and export stored policies (AWS tables, or --local DIR)';
 
@@ -108,7 +106,11 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
     console.error('nothing to apply: no policies in the given files');
     return 1;
   }
-  const readAt = await versionsReadAt(policies);
+  // The version each file says it was read at (the comment get and export write above a policy).
+  const readAt = new Map(policies.flatMap((p) => {
+    const version = versionFromComment(p.policy.id, p.leadingComment);
+    return version === undefined ? [] : [[p.policy.id, version] as const];
+  }));
   const { stores, close } = await openStores(local, { create: true });
   try {
     const plan = await planApply(stores.policies, policies.map((p) => p.policy), readAt);
@@ -135,26 +137,6 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
   } finally {
     await close();
   }
-}
-
-/** Per policy id, the version its file says it was read at (the comment get and export write). */
-async function versionsReadAt(policies: readonly LoadedPolicy[]): Promise<Map<string, number>> {
-  const readAt = new Map<string, number>();
-  const documents = new Map<string, ReturnType<typeof parseAllDocuments>>();
-  for (const loaded of policies) {
-    if (!/\.ya?ml$/i.test(loaded.file)) continue;
-    if (!documents.has(loaded.file)) documents.set(loaded.file, parseAllDocuments(await readFile(loaded.file, 'utf8')));
-    const all = documents.get(loaded.file)!;
-    const doc = Array.isArray(all) ? all[loaded.index] : undefined;
-    // The parser hangs a leading comment on the document, its contents or the first key, depending on
-    // blank lines; the document's own text has it wherever it hangs: take the comments before the first node.
-    const lines = doc ? String(doc).split('\n') : [];
-    const firstNode = lines.findIndex((line) => !/^\s*(#|---|$)/.test(line));
-    const leading = lines.slice(0, firstNode === -1 ? lines.length : firstNode).join('\n');
-    const version = versionFromComment(loaded.policy.id, leading);
-    if (version !== undefined) readAt.set(loaded.policy.id, version);
-  }
-  return readAt;
 }
 
 async function list(json: boolean, local: string | undefined): Promise<number> {

@@ -2,7 +2,7 @@
  * The decision engine: rule → raw desired → HPA behavior → bounds → suspend. Pure.
  */
 import { rulesOf } from '../policy/schema.ts';
-import { limitRate, policyName, stabilize } from './behavior.ts';
+import { limitRate, policyName, stabilize, type RateLimited } from './behavior.ts';
 import { evaluateRule, type RuleOutcome } from './rules.ts';
 import type { BehaviorHistory, Decision, DecisionInput, NotScaledReason } from './types.ts';
 
@@ -74,24 +74,16 @@ export function decide(input: DecisionInput): Decision {
     desired = minReplicas;
     limitText = `current ${current} is below min ${minReplicas} → ${minReplicas}`;
     recordRecommendation = false;
-  } else if (rulesOf(policy).every((rule) => rule.type === 'stepAdjust')) {
-    desired = Math.min(maxReplicas, Math.max(minReplicas, rawDesired));
-    if (rawDesired > maxReplicas) {
-      limitText = `capped at max ${maxReplicas}${maxReplicas < policy.capacity.max ? ' (the ceiling)' : ''}`;
-      if (desired === current) limitReason = 'AlreadyAtMax';
-    } else if (rawDesired < minReplicas) {
-      limitText = `raised to min ${minReplicas}`;
-      if (desired === current) limitReason = 'AlreadyAtMin';
-    }
   } else {
-    const stabilized = stabilize(current, rawDesired, history.recommendations, behavior, now);
+    const stepScaling = rulesOf(policy).every((rule) => rule.type === 'stepAdjust');
+    const stabilized = stepScaling ? rawDesired : stabilize(current, rawDesired, history.recommendations, behavior, now);
     if (stabilized !== rawDesired) {
       const direction = rawDesired > current ? 'scale-up' : 'scale-down';
       const window = rawDesired > current ? behavior.scaleUp.stabilizationWindowSeconds : behavior.scaleDown.stabilizationWindowSeconds;
       limitText = `${direction} stabilized to ${stabilized} by the ${window}s window`;
       if (stabilized === current) limitReason = 'Stabilization';
     }
-    const limited = limitRate(current, stabilized, minReplicas, maxReplicas, history.events, behavior, now);
+    const limited = stepScaling ? withinBounds(stabilized, minReplicas, maxReplicas) : limitRate(current, stabilized, minReplicas, maxReplicas, history.events, behavior, now);
     desired = limited.replicas;
     const join = (text: string) => (limitText ? `${limitText}; ${text}` : text);
     switch (limited.condition) {
@@ -162,6 +154,13 @@ export function decide(input: DecisionInput): Decision {
     reason,
     history: prune(next, now, retention),
   };
+}
+
+/** AWS step scaling's only limit after the rule: the bounds (no window, no rate limit). */
+function withinBounds(desired: number, minReplicas: number, maxReplicas: number): RateLimited {
+  if (desired > maxReplicas) return { replicas: maxReplicas, condition: 'TooManyReplicas' };
+  if (desired < minReplicas) return { replicas: minReplicas, condition: 'TooFewReplicas' };
+  return { replicas: desired, condition: 'DesiredWithinRange' };
 }
 
 function hold(input: DecisionInput, rawDesired: number | null, notScaledReason: NotScaledReason, reason: string, history: BehaviorHistory): Decision {

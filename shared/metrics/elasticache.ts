@@ -104,7 +104,8 @@ export const elastiCacheSource: MetricSource<ElastiCacheMetric> = {
     const fetched = await ticket.submit(perNode.map((p) => p.request));
     for (const { key, metric } of requests) {
       if (results.has(key)) continue;
-      const nodes = perNode.filter((p) => p.key === key).map((p) => fetched.get(p.node));
+      const mine = perNode.filter((p) => p.key === key);
+      const nodes = mine.map((p) => fetched.get(p.node));
       const failed = nodes.find((r): r is { error: string } => r !== undefined && 'error' in r);
       if (failed) {
         results.set(key, failed);
@@ -114,7 +115,7 @@ export const elastiCacheSource: MetricSource<ElastiCacheMetric> = {
       // A sum over the nodes that answered would understate the total (a missing node is not zero):
       // the whole metric is missing then, and the policy's onMissingMetric applies.
       if (metric.aggregate === 'sum' && readings.length > 0 && readings.length < nodes.length) {
-        const silent = perNode.filter((p) => p.key === key && fetched.get(p.node) === undefined).map((p) => p.node.split('#').at(-1));
+        const silent = mine.filter((p) => fetched.get(p.node) === undefined).map((p) => p.node.split('#').at(-1));
         results.set(key, { error: `no datapoint from ${silent.length} of ${nodes.length} nodes (${silent.join(', ')}): a sum without them would understate the total` });
         continue;
       }

@@ -21,6 +21,8 @@ export interface LoadedPolicy {
   /** Position of the policy in its file (document, or array item), from 0. */
   readonly index: number;
   readonly policy: Policy;
+  /** The comment lines above its document (`policy get` and `export` put the version read there). */
+  readonly leadingComment: string;
 }
 
 export interface LoadResult {
@@ -99,6 +101,17 @@ function pathPrefix(loaded: LoadedPolicy, all: LoadedPolicy[]): string {
 }
 
 /**
+ * The comment lines before a document's first node. The parser hangs such a comment on the
+ * document, its contents or the first key, depending on blank lines; the document's text has it
+ * wherever it hangs.
+ */
+function leadingCommentOf(documentText: string): string {
+  const lines = documentText.split('\n');
+  const firstNode = lines.findIndex((line) => !/^\s*(#|---|$)/.test(line));
+  return lines.slice(0, firstNode === -1 ? lines.length : firstNode).join('\n');
+}
+
+/**
  * Parses the text of one file: YAML (JSON is YAML too), one or more documents, each a policy or a
  * list of policies. Empty documents are skipped.
  */
@@ -106,7 +119,7 @@ export function parsePolicyText(text: string, file: string): LoadResult {
   const result: LoadResult = { policies: [], errors: [] };
   const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
   const docs = Array.isArray(documents) ? documents : [];
-  const candidates: unknown[] = [];
+  const candidates: Array<{ value: unknown; leadingComment: string }> = [];
   for (const doc of docs) {
     if (doc.errors.length > 0) {
       // Later errors in a document are mostly echoes of the first.
@@ -118,19 +131,19 @@ export function parsePolicyText(text: string, file: string): LoadResult {
     }
     const value: unknown = doc.toJS({ maxAliasCount: 100 });
     if (value === null || value === undefined) continue;
-    if (Array.isArray(value)) candidates.push(...value);
-    else candidates.push(value);
+    const leadingComment = leadingCommentOf(String(doc));
+    for (const item of Array.isArray(value) ? value : [value]) candidates.push({ value: item, leadingComment });
   }
   if (result.errors.length > 0) return result;
   if (candidates.length === 0) {
     result.errors.push({ file, path: '', message: 'no policy in this file' });
     return result;
   }
-  candidates.forEach((candidate, index) => {
+  candidates.forEach(({ value: candidate, leadingComment }, index) => {
     const prefix = candidates.length > 1 ? `[${index}]` : '';
     const parsed = Policy.safeParse(candidate);
     if (parsed.success) {
-      result.policies.push({ file, index, policy: parsed.data });
+      result.policies.push({ file, index, policy: parsed.data, leadingComment });
       return;
     }
     for (const problem of describeIssues(parsed.error.issues, Policy, candidate, [])) {
