@@ -74,7 +74,28 @@ const eventBridgeEvent = z.looseObject({
   }),
 });
 
-const reasonData = z.looseObject({ threshold: z.optional(z.number()), recentDatapoints: z.optional(z.array(z.number())) });
+const reasonData = z.looseObject({
+  threshold: z.optional(z.number()),
+  /** Oldest to newest. */
+  recentDatapoints: z.optional(z.array(z.number())),
+  /** Newest first in CloudWatch's output; each with its period's timestamp (no value when missing). */
+  evaluatedDatapoints: z.optional(z.array(z.looseObject({ timestamp: z.string(), value: z.optional(z.number()) }))),
+});
+
+/**
+ * The newest datapoint the alarm evaluated. CloudWatch's reasonData lists `recentDatapoints` oldest
+ * to newest and `evaluatedDatapoints` newest first (CloudWatch user guide, "Alarm events and
+ * EventBridge", sample events); the evaluated ones carry timestamps, so the newest is chosen by
+ * timestamp rather than by either order.
+ */
+export function newestDatapoint(data: z.output<typeof reasonData>): number | undefined {
+  const evaluated = (data.evaluatedDatapoints ?? [])
+    .filter((d): d is typeof d & { value: number } => d.value !== undefined)
+    .map((d) => ({ at: Date.parse(d.timestamp.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')), value: d.value }))
+    .filter((d) => Number.isFinite(d.at))
+    .sort((a, b) => b.at - a.at)[0];
+  return evaluated?.value ?? data.recentDatapoints?.at(-1);
+}
 
 /** Describes the first zod issue as `path: message`. */
 function firstIssue(error: z.core.$ZodError, prefix: string): string {
@@ -116,7 +137,7 @@ export function parseAlarmEvent(event: unknown): ParsedAlarm[] {
       data = parsed.data;
     }
     const threshold = data.threshold ?? detail.configuration?.threshold;
-    const value = data.recentDatapoints?.[0] ?? valueFromReason(detail.state.reason ?? '');
+    const value = newestDatapoint(data) ?? valueFromReason(detail.state.reason ?? '');
     const context = contextOf(detail.alarmName, detail.state.value, threshold, value, detail.configuration?.comparisonOperator);
     return [
       {

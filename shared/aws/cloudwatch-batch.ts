@@ -20,8 +20,10 @@ export interface CloudWatchRequest {
   readonly key: string;
   readonly region: string | undefined;
   readonly period: number;
-  /** How far back the newest datapoint may be. */
+  /** How far back the newest complete period may be. */
   readonly lookbackSeconds: number;
+  /** How late the metric's datapoints arrive: periods ending less than this long ago are not read yet. */
+  readonly delaySeconds?: number | undefined;
   /** Either one metric (`metricStat`) or an expression over `using` sub-metrics. */
   readonly metricStat?: { namespace: string; name: string; dimensions: Readonly<Record<string, string>>; stat: string };
   readonly expression?: { text: string; using: Readonly<Record<string, { namespace: string; name: string; dimensions: Readonly<Record<string, string>>; stat: string }>> };
@@ -35,22 +37,48 @@ export interface BatchOptions {
 /** How many GetMetricData calls this process made (for benchmarks and tests). */
 export const callCounter = { calls: 0 };
 
+/** The [start, end) a request reads, in ms since the epoch. */
+export interface Window {
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * The whole periods a request reads. CloudWatch returns the period that contains EndTime while it
+ * is still filling (a Sum over 20 of 60 seconds reads as a third of the load), and rounds StartTime
+ * down to the minute (GetMetricData API reference, StartTime/EndTime). So EndTime is the last period
+ * boundary at least `delaySeconds` ago, and StartTime whole periods before it: every datapoint in
+ * the window covers a complete period. Periods are aligned to the epoch, as CloudWatch aligns them
+ * (1, 5, 10, 30 s or whole minutes; all divide an hour or a multiple of it).
+ */
+export function windowOf(request: Pick<CloudWatchRequest, 'period' | 'lookbackSeconds' | 'delaySeconds'>, now: number): Window {
+  const periodMs = request.period * 1000;
+  const end = Math.floor((now - (request.delaySeconds ?? 0) * 1000) / periodMs) * periodMs;
+  const periods = Math.max(1, Math.ceil(request.lookbackSeconds / request.period));
+  return { start: end - periods * periodMs, end };
+}
+
 /** Fetches the requests now, without waiting for other sources (see `joinBatch` for that). */
 export async function fetchCloudWatch(requests: readonly CloudWatchRequest[], options: BatchOptions = {}): Promise<Map<string, MetricResult>> {
   const now = (options.now ?? Date.now)();
   const results = new Map<string, MetricResult>();
-  const byRegion = new Map<string, CloudWatchRequest[]>();
+  // One call asks every query for one [StartTime, EndTime): requests share a call only when their
+  // windows are equal, so one day-long lookback does not make 499 neighbours return a day of points.
+  const groups = new Map<string, { region: string | undefined; window: Window; requests: CloudWatchRequest[] }>();
   for (const request of requests) {
-    const region = request.region ?? '';
-    byRegion.set(region, [...(byRegion.get(region) ?? []), request]);
+    const window = windowOf(request, now);
+    const key = `${request.region ?? ''}|${window.start}|${window.end}`;
+    const group = groups.get(key) ?? { region: request.region, window, requests: [] };
+    group.requests.push(request);
+    groups.set(key, group);
   }
-  // A few calls at a time per region: fast for thousands of metrics, well inside GetMetricData's TPS quota.
-  const work = [...byRegion].flatMap(([region, inRegion]) => chunks(inRegion).map((chunk) => ({ region: region || undefined, chunk })));
+  // A few calls at a time: fast for thousands of metrics, well inside GetMetricData's TPS quota.
+  const work = [...groups.values()].flatMap(({ region, window, requests: inGroup }) => chunks(inGroup).map((chunk) => ({ region, window, chunk })));
   let next = 0;
   const worker = async () => {
     while (next < work.length) {
-      const { region, chunk } = work[next++]!;
-      const found = await fetchChunk(region, chunk, now, options.signal);
+      const { region, window, chunk } = work[next++]!;
+      const found = await fetchIsolating(region, window, chunk, options.signal);
       for (const [key, result] of found) results.set(key, result);
     }
   };
@@ -119,9 +147,32 @@ function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-async function fetchChunk(region: string | undefined, chunk: readonly CloudWatchRequest[], now: number, signal: AbortSignal | undefined): Promise<Map<string, MetricResult>> {
+/**
+ * A request CloudWatch rejects as a whole (ValidationError, e.g. "Error in expression": one bad
+ * metric math expression fails the entire GetMetricData call, HTTP 400) would fail every request
+ * batched with it: the call is split in halves until the bad request stands alone, so only it fails.
+ */
+async function fetchIsolating(region: string | undefined, window: Window, chunk: readonly CloudWatchRequest[], signal: AbortSignal | undefined): Promise<Map<string, MetricResult>> {
+  const outcome = await fetchChunk(region, window, chunk, signal);
+  if (!('rejected' in outcome)) return outcome;
+  if (chunk.length === 1 || !isRequestRejected(outcome.rejected)) {
+    return new Map(chunk.map((request) => [request.key, { error: outcome.message }]));
+  }
+  const half = Math.ceil(chunk.length / 2);
+  // One half after the other: the split stays inside the worker's share of the call concurrency.
+  const first = await fetchIsolating(region, window, chunk.slice(0, half), signal);
+  const second = await fetchIsolating(region, window, chunk.slice(half), signal);
+  return new Map([...first, ...second]);
+}
+
+/** Errors about the request's content (not throttling, access or an outage): another split may succeed. */
+export function isRequestRejected(error: unknown): boolean {
+  const name = (error as { name?: string } | undefined)?.name ?? '';
+  return /^(ValidationError|InvalidParameterValue|InvalidParameterCombination|MissingParameter|InvalidParameterValueException)$/.test(name);
+}
+
+async function fetchChunk(region: string | undefined, window: Window, chunk: readonly CloudWatchRequest[], signal: AbortSignal | undefined): Promise<Map<string, MetricResult> | { rejected: unknown; message: string }> {
   const results = new Map<string, MetricResult>();
-  const lookback = Math.max(...chunk.map((r) => r.lookbackSeconds));
   const queries = chunk.flatMap((request, i) => queriesFor(request, i));
   const points = new Map<string, Array<{ at: number; value: number }>>();
   const problems = new Map<string, string>();
@@ -132,8 +183,8 @@ async function fetchChunk(region: string | undefined, chunk: readonly CloudWatch
       const response = await cloudWatchClient(region).send(
         new GetMetricDataCommand({
           MetricDataQueries: queries,
-          StartTime: new Date(now - lookback * 1000),
-          EndTime: new Date(now),
+          StartTime: new Date(window.start),
+          EndTime: new Date(window.end),
           ScanBy: 'TimestampDescending',
           ...(nextToken ? { NextToken: nextToken } : {}),
         }),
@@ -143,15 +194,13 @@ async function fetchChunk(region: string | undefined, chunk: readonly CloudWatch
       nextToken = response.NextToken;
     } while (nextToken);
   } catch (error) {
-    const text = `${isThrottling(error) ? 'throttled: ' : ''}GetMetricData${region ? ` in ${region}` : ''} failed: ${(error as Error).message}`;
-    for (const request of chunk) results.set(request.key, { error: text });
-    return results;
+    return { rejected: error, message: `${isThrottling(error) ? 'throttled: ' : ''}GetMetricData${region ? ` in ${region}` : ''} failed: ${(error as Error).message}` };
   }
   chunk.forEach((request, i) => {
     const id = `q${i}`;
-    const since = now - request.lookbackSeconds * 1000;
-    // Newest datapoint inside this request's own window wins; none means missing, never zero.
-    const newest = (points.get(id) ?? []).filter((p) => p.at >= since && Number.isFinite(p.value)).sort((a, b) => b.at - a.at)[0];
+    // The newest complete period in the window wins (a datapoint is stamped with its period's start);
+    // anything at or after EndTime would be a period still filling. None means missing, never zero.
+    const newest = (points.get(id) ?? []).filter((p) => p.at >= window.start && p.at + request.period * 1000 <= window.end && Number.isFinite(p.value)).sort((a, b) => b.at - a.at)[0];
     if (newest) results.set(request.key, { value: newest.value, timestamp: newest.at });
     else if (problems.has(id)) results.set(request.key, { error: problems.get(id)! });
     else results.set(request.key, undefined);

@@ -64,6 +64,19 @@ const period = z.number().check(
 );
 const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'));
 
+/**
+ * How late the metric's datapoints arrive in CloudWatch: only periods that ended at least this long
+ * ago are read (a period still receiving late datapoints is as understated as one still running).
+ * Default 0: the last complete period.
+ */
+const delaySeconds = z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3_600)));
+
+/** Ids a metric math expression refers to: lower-case words outside string literals, not followed by `(` (functions are upper-case). */
+export function expressionIds(expression: string): string[] {
+  const outsideStrings = expression.split(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/).join(' ');
+  return [...outsideStrings.matchAll(/(?<![\w.])([a-z][a-zA-Z0-9_]*)\b(?!\s*\()/g)].map((m) => m[1]!);
+}
+
 const MetricStatShape = {
   namespace: z.string().check(z.minLength(1), z.maxLength(255)),
   name: z.string().check(z.minLength(1), z.maxLength(255)),
@@ -77,8 +90,9 @@ export const CloudWatchMetric = z
     source: z.literal('cloudwatch'),
     ...MetricStatShape,
     period: z._default(period, 60),
-    /** How far back to look for the newest datapoint. Default: 5 periods. */
+    /** How far back to look for the newest complete period. Default: 5 periods. */
     lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    delaySeconds,
     region: z.optional(region),
   })
   .register(z.globalRegistry, { description: 'One CloudWatch metric.' });
@@ -97,8 +111,19 @@ export const CloudWatchExpression = z
     using: z._default(z.record(metricId, z.strictObject(MetricStatShape)), {}),
     period: z._default(period, 60),
     lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    delaySeconds,
     region: z.optional(region),
   })
+  .check(
+    // CloudWatch rejects a whole GetMetricData call (ValidationError) for an expression naming an
+    // unknown id, and the call carries other policies' queries too: catch it here.
+    z.superRefine((m, ctx) => {
+      const unknown = [...new Set(expressionIds(m.expression).filter((id) => !Object.hasOwn(m.using, id)))];
+      if (unknown.length > 0) {
+        ctx.addIssue({ code: 'custom', path: ['expression'], input: m.expression, message: `refers to ${unknown.map((id) => `"${id}"`).join(', ')}, not in using (${Object.keys(m.using).join(', ') || 'empty'}); an expression may use only the ids its using defines` });
+      }
+    }),
+  )
   .register(z.globalRegistry, { description: 'A CloudWatch metric math expression.' });
 
 export const ElastiCacheMetric = z
@@ -112,12 +137,28 @@ export const ElastiCacheMetric = z
     stat: z._default(cloudWatchStat, 'Average'),
     /** How the per-node values combine. */
     aggregate: z._default(z.enum(['sum', 'average', 'max']), 'sum'),
+    /**
+     * Which nodes count. `primaries`: one value per shard (replicas hold copies of their primary's
+     * keys, so summing them counts every item 1 + replicas times). `all`: every node, for load
+     * that replicas serve too (connections, commands, CPU). Default: `primaries` for the keyspace
+     * metrics (CurrItems, CurrVolatileItems, BytesUsedForCache, DatabaseMemoryUsagePercentage,
+     * DatabaseCapacityUsagePercentage, Evictions, Reclaimed), `all` for any other.
+     */
+    nodes: z.optional(z.enum(['primaries', 'all'])),
     period: z._default(period, 60),
     lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
+    delaySeconds,
     region: z.optional(region),
+    /** Not supported; here to say so (and what to use) rather than "unknown key". */
+    serverlessCacheName: z.optional(z.string()),
   })
   .check(
-    z.refine((m) => (m.replicationGroupId === undefined) !== (m.cacheClusterId === undefined), {
+    z.refine((m) => m.serverlessCacheName === undefined, {
+      path: ['serverlessCacheName'],
+      message:
+        'ElastiCache Serverless caches have no nodes to aggregate and are not read by source "elasticache"; read them with source "cloudwatch", namespace "AWS/ElastiCache", dimensions { clusterId: <cache name> }',
+    }),
+    z.refine((m) => m.serverlessCacheName !== undefined || (m.replicationGroupId === undefined) !== (m.cacheClusterId === undefined), {
       message: 'set exactly one of replicationGroupId or cacheClusterId',
     }),
   )

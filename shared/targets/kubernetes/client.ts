@@ -117,31 +117,48 @@ export async function readScale(target: KubernetesTarget, endpoint: KubernetesEn
   }
 }
 
-export const maxConflictRetries = 5;
+/**
+ * The scale subresource changed between our read and our write (409 Conflict): someone else (a
+ * user, a deploy, HPA) set replicas meanwhile. Their change stands; this evaluation's decision was
+ * made on the old count, so it is recorded as failed and the next evaluation decides again from
+ * the new one. `details` goes into the audit record.
+ */
+export class ScaleConflictError extends Error {
+  override readonly name = 'ScaleConflictError';
+  readonly details: { readonly from: number; readonly attempted: number; readonly readResourceVersion: string | undefined };
+  constructor(message: string, details: ScaleConflictError['details']) {
+    super(message);
+    this.details = details;
+  }
+}
 
 /**
  * Sets spec.replicas through the scale subresource with a PUT carrying the resourceVersion just read,
- * so a concurrent writer makes it fail with 409 instead of being overwritten; on conflict it reads
- * again and retries, a bounded number of times.
+ * so a concurrent writer makes it fail with 409 instead of being overwritten. On 409 it does not
+ * retry: retrying would write the same desired count over the concurrent change (the decision was
+ * made on the count before it). It throws ScaleConflictError, recorded as a failed action; the next
+ * evaluation reads the new count and decides again.
  */
-export async function writeScale(target: KubernetesTarget, endpoint: KubernetesEndpoint, desired: number, signal?: AbortSignal): Promise<{ from: number; to: number; conflicts: number; resourceVersion: string | undefined }> {
+export async function writeScale(target: KubernetesTarget, endpoint: KubernetesEndpoint, desired: number, signal?: AbortSignal): Promise<{ from: number; to: number; resourceVersion: string | undefined }> {
   const api = await appsApi(target.cluster, endpoint, signal);
   const args = { name: target.name, namespace: target.namespace };
-  for (let conflicts = 0; ; conflicts++) {
-    const current = await readScale(target, endpoint, signal);
-    const body: V1Scale = {
-      apiVersion: 'autoscaling/v1',
-      kind: 'Scale',
-      metadata: { name: target.name, namespace: target.namespace, ...(current.resourceVersion ? { resourceVersion: current.resourceVersion } : {}) },
-      spec: { replicas: desired },
-    };
-    try {
-      const written = target.kind === 'Deployment' ? await api.replaceNamespacedDeploymentScale({ ...args, body }) : await api.replaceNamespacedStatefulSetScale({ ...args, body });
-      return { from: current.replicas, to: written.spec?.replicas ?? desired, conflicts, resourceVersion: written.metadata?.resourceVersion };
-    } catch (error) {
-      if (isApiException(error) && error.code === 409 && conflicts < maxConflictRetries) continue;
-      if (isApiException(error) && error.code === 409) throw new Error(`conflict: ${target.kind} ${target.namespace}/${target.name} kept changing; gave up after ${conflicts + 1} attempts`);
-      throw explain(error, target, 'update');
+  const current = await readScale(target, endpoint, signal);
+  const body: V1Scale = {
+    apiVersion: 'autoscaling/v1',
+    kind: 'Scale',
+    metadata: { name: target.name, namespace: target.namespace, ...(current.resourceVersion ? { resourceVersion: current.resourceVersion } : {}) },
+    spec: { replicas: desired },
+  };
+  try {
+    const written = target.kind === 'Deployment' ? await api.replaceNamespacedDeploymentScale({ ...args, body }) : await api.replaceNamespacedStatefulSetScale({ ...args, body });
+    return { from: current.replicas, to: written.spec?.replicas ?? desired, resourceVersion: written.metadata?.resourceVersion };
+  } catch (error) {
+    if (isApiException(error) && error.code === 409) {
+      throw new ScaleConflictError(
+        `conflict: ${target.kind} ${target.namespace}/${target.name} changed after it was read with ${current.replicas} replicas (resourceVersion ${current.resourceVersion ?? 'unknown'}); not overwritten with ${desired}, the next evaluation decides from the new count`,
+        { from: current.replicas, attempted: desired, readResourceVersion: current.resourceVersion },
+      );
     }
+    throw explain(error, target, 'update');
   }
 }

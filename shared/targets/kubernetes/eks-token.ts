@@ -40,9 +40,21 @@ async function defaultCredentials(region: string): Promise<AwsCredentialIdentity
   return sts.config.credentials();
 }
 
+/**
+ * The regional STS host the token is presigned for, in the region's partition: aws-iam-authenticator
+ * (pkg/token/token.go) accepts only the STS hosts of its own partition, `sts.<region>.amazonaws.com.cn`
+ * in China. The ISO partitions are not supported: refused here rather than sent to a host that
+ * does not exist there.
+ */
+export function stsHostname(region: string): string {
+  if (/^cn-/.test(region)) return `sts.${region}.amazonaws.com.cn`;
+  if (/^[a-z]{2}-iso[a-z]*-/.test(region)) throw new Error(`EKS region "${region}": the ISO partitions are not supported (allowed: the aws, aws-us-gov and aws-cn partitions' regions)`);
+  return `sts.${region}.amazonaws.com`;
+}
+
 export async function eksToken(clusterName: string, region: string, credentials?: AwsCredentialIdentity, now: Date = new Date()): Promise<string> {
+  const hostname = stsHostname(region);
   const signer = new SignatureV4({ credentials: credentials ?? (await defaultCredentials(region)), region, service: 'sts', sha256: Sha256 });
-  const hostname = `sts.${region}.amazonaws.com`;
   const signed = await signer.presign(
     {
       method: 'GET',

@@ -19,6 +19,6 @@ export const kubernetesTarget: ScaleTarget<KubernetesTarget> = {
   async scale({ target }, desired, ctx) {
     const endpoint = endpointNamed(ctx.endpoints, 'kubernetes', target.cluster);
     const result = await (await loadClient()).writeScale(target, endpoint, desired, ctx.signal);
-    return { replicas: result.to, details: { from: result.from, to: result.to, conflictsRetried: result.conflicts, resourceVersion: result.resourceVersion } };
+    return { replicas: result.to, details: { from: result.from, to: result.to, resourceVersion: result.resourceVersion } };
   },
 };
