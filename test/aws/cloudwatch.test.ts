@@ -3,10 +3,12 @@ import { DescribeCacheClustersCommand, DescribeReplicationGroupsCommand, ElastiC
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { cloudWatchSource } from '../../shared/metrics/cloudwatch.ts';
-import { queriesFor } from '../../shared/aws/cloudwatch-batch.ts';
-import { aggregate, clearTopologyCache, elastiCacheSource, setTopologyClock } from '../../shared/metrics/elasticache.ts';
+import { cloudWatchSource, toCloudWatchRequest } from '../../shared/metrics/cloudwatch.ts';
+import { fetchCloudWatch, queriesFor, windowOf, type CloudWatchRequest } from '../../shared/aws/cloudwatch-batch.ts';
+import { aggregate, clearTopologyCache, elastiCacheSource, nodesSetting, setTopologyClock } from '../../shared/metrics/elasticache.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
+import { cloudWatchLike } from './cloudwatch-like.ts';
+import { clusterModeDisabledGroup, clusterModeEnabledGroup } from './elasticache-fixtures.ts';
 import { CloudWatchExpression, CloudWatchMetric, ElastiCacheMetric } from '../../shared/policy/schema.ts';
 
 const cloudWatch = mockClient(CloudWatchClient);
@@ -18,9 +20,13 @@ function metricRequest(i: number, extra: Record<string, unknown> = {}): MetricRe
   return { key: `p${i}/queue`, metric };
 }
 
-/** Answers every query with one datapoint whose value is its query's position, 10 s old. */
+/**
+ * Answers every query with one datapoint whose value is its query's position, stamped as CloudWatch
+ * stamps it: with the start of its period, here the last whole period before EndTime.
+ */
 function answerAll(input: GetMetricDataCommandInput) {
-  const at = new Date(input.EndTime!.getTime() - 10_000);
+  const period = input.MetricDataQueries![0]!.MetricStat?.Period ?? input.MetricDataQueries![0]!.Period ?? 60;
+  const at = new Date(input.EndTime!.getTime() - period * 1000);
   return {
     MetricDataResults: (input.MetricDataQueries ?? []).filter((q) => q.ReturnData !== false).map((q) => ({ Id: q.Id, Timestamps: [at], Values: [Number(q.Id!.slice(1))], StatusCode: 'Complete' as const })),
   };
@@ -50,20 +56,24 @@ describe('CloudWatch source (CloudWatch mocked with aws-sdk-client-mock)', () =>
     expect(results.get('p700/queue')).toMatchObject({ value: 200 });
   });
 
-  it('builds the exact request: metric stat, period, StartTime = now - 5 periods, newest first', async () => {
+  it('builds the exact request: metric stat, period, whole periods ending at the last period boundary, newest first', async () => {
     // Prepare
     cloudWatch.on(GetMetricDataCommand).callsFake(answerAll);
     const before = Date.now();
     // Act
     await cloudWatchSource.fetch([metricRequest(1, { stat: 'p90', period: 300 })], ctx);
     // Assess
+    const after = Date.now();
     const input = cloudWatch.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
     expect(input.ScanBy).toBe('TimestampDescending');
     expect(input.MetricDataQueries).toEqual([
       { Id: 'q0', ReturnData: true, MetricStat: { Metric: { Namespace: 'App', MetricName: 'Depth', Dimensions: [{ Name: 'Queue', Value: 'q1' }] }, Period: 300, Stat: 'p90' } },
     ]);
-    expect(input.EndTime!.getTime() - input.StartTime!.getTime()).toBe(1500 * 1000);
-    expect(input.EndTime!.getTime()).toBeGreaterThanOrEqual(before);
+    const end = input.EndTime!.getTime();
+    expect(end % 300_000).toBe(0);
+    expect(end).toBeGreaterThan(before - 300_000);
+    expect(end).toBeLessThanOrEqual(after);
+    expect(end - input.StartTime!.getTime()).toBe(1500 * 1000);
   });
 
   it('sends math expressions with their sub-metrics hidden and renamed apart', async () => {
@@ -97,14 +107,15 @@ describe('CloudWatch source (CloudWatch mocked with aws-sdk-client-mock)', () =>
   });
 
   it('follows NextToken and keeps the newest datapoint of each query', async () => {
-    // Prepare
-    const now = Date.now();
+    // Prepare: 12:00:20; the window is [11:55, 12:00), datapoints stamped with their minute's start
+    const now = Date.UTC(2026, 11, 1, 12, 0, 20);
+    const minute = (m: number) => new Date(Date.UTC(2026, 11, 1, 11, m));
     cloudWatch
       .on(GetMetricDataCommand)
-      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(now - 60_000)], Values: [5] }], NextToken: 'page-2' })
-      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [new Date(now - 30_000)], Values: [7] }, { Id: 'q1', Timestamps: [new Date(now - 120_000)], Values: [3] }] });
+      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [minute(57)], Values: [5] }], NextToken: 'page-2' })
+      .resolvesOnce({ MetricDataResults: [{ Id: 'q0', Timestamps: [minute(59)], Values: [7] }, { Id: 'q1', Timestamps: [minute(56)], Values: [3] }] });
     // Act
-    const results = await cloudWatchSource.fetch([metricRequest(0), metricRequest(1)], ctx);
+    const results = await fetchCloudWatch([toCloudWatchRequest(metricRequest(0)), toCloudWatchRequest(metricRequest(1))], { now: () => now });
     // Assess
     const calls = cloudWatch.commandCalls(GetMetricDataCommand);
     expect(calls.map((c) => c.args[0].input.NextToken)).toEqual([undefined, 'page-2']);
@@ -151,14 +162,88 @@ describe('CloudWatch source (CloudWatch mocked with aws-sdk-client-mock)', () =>
   });
 });
 
-describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-client-mock)', () => {
+describe('CloudWatch windows, read against a responder that answers as CloudWatch does (test/aws/cloudwatch-like.ts)', () => {
+  // 12:00:20 UTC: 20 seconds into the current minute.
+  const at = (h: number, m: number, sec = 0) => Date.UTC(2026, 11, 1, h, m, sec);
+  const now = at(12, 0, 20);
+  const sumOf = (name: string, extra: Record<string, unknown> = {}) => toCloudWatchRequest({ key: `p/${name}`, metric: CloudWatchMetric.parse({ id: 'm', source: 'cloudwatch', namespace: 'App', name, stat: 'Sum', ...extra }) });
+
+  it('regression: reads the last complete period, not the one still filling (a Sum over 20 of 60 s read as a drop in load)', async () => {
+    // Prepare: a steady 10 jobs/s; CloudWatch returns the 12:00 period with 20 s in it when asked for it
+    cloudWatch.on(GetMetricDataCommand).callsFake(cloudWatchLike({ now: () => now, ratePerSecond: { Jobs: 10 } }));
+    // Act
+    const results = await fetchCloudWatch([sumOf('Jobs')], { now: () => now });
+    // Assess
+    expect(results.get('p/Jobs')).toEqual({ value: 600, timestamp: at(11, 59) });
+    const input = cloudWatch.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    expect(input.EndTime).toEqual(new Date(at(12, 0)));
+    expect(input.StartTime).toEqual(new Date(at(11, 55)));
+  });
+
+  it('windowOf: EndTime on the last period boundary at least delaySeconds ago, whole periods back', () => {
+    // Prepare / Act / Assess
+    expect(windowOf({ period: 300, lookbackSeconds: 900 }, at(12, 7, 30))).toEqual({ start: at(11, 50), end: at(12, 5) });
+    expect(windowOf({ period: 60, lookbackSeconds: 90 }, now)).toEqual({ start: at(11, 58), end: at(12, 0) });
+    expect(windowOf({ period: 10, lookbackSeconds: 5 }, now)).toEqual({ start: at(12, 0, 10), end: at(12, 0, 20) });
+    expect(windowOf({ period: 60, lookbackSeconds: 300, delaySeconds: 90 }, now)).toEqual({ start: at(11, 53), end: at(11, 58) });
+  });
+
+  it('delaySeconds: a metric published 90 s late is read from the last period whose datapoints have all arrived', async () => {
+    // Prepare: samples reach CloudWatch 90 s after they are taken
+    cloudWatch.on(GetMetricDataCommand).callsFake(cloudWatchLike({ now: () => now, ratePerSecond: { Jobs: 10 }, publishDelaySeconds: 90 }));
+    // Act
+    const undelayed = await fetchCloudWatch([sumOf('Jobs')], { now: () => now });
+    const delayed = await fetchCloudWatch([sumOf('Jobs', { delaySeconds: 90 })], { now: () => now });
+    // Assess: without the delay the 11:58 period holds 50 of its 60 s (11:59 has nothing yet)
+    expect(undelayed.get('p/Jobs')).toEqual({ value: 500, timestamp: at(11, 58) });
+    expect(delayed.get('p/Jobs')).toEqual({ value: 600, timestamp: at(11, 57) });
+  });
+
+  it('batches by window: a day-long lookback does not share a call (and its StartTime) with 5-minute ones', async () => {
+    // Prepare
+    cloudWatch.on(GetMetricDataCommand).callsFake(cloudWatchLike({ now: () => now, ratePerSecond: { Jobs: 10, Day: 1 } }));
+    const requests = [sumOf('Jobs'), sumOf('Jobs', { dimensions: { Queue: 'b' } }), sumOf('Day', { lookbackSeconds: 86_400 }), sumOf('Jobs', { period: 300 })];
+    // Act
+    const results = await fetchCloudWatch(requests, { now: () => now });
+    // Assess
+    const windows = cloudWatch.commandCalls(GetMetricDataCommand).map((c) => [c.args[0].input.MetricDataQueries!.length, (c.args[0].input.EndTime!.getTime() - c.args[0].input.StartTime!.getTime()) / 1000]);
+    expect(windows.sort((a, b) => a[1]! - b[1]!)).toEqual([[2, 300], [1, 1500], [1, 86_400]]);
+    expect(results.get('p/Day')).toEqual({ value: 60, timestamp: at(11, 59) });
+    expect([...results.values()].every((r) => r !== undefined && 'value' in r)).toBe(true);
+  });
+
+  it('one expression CloudWatch rejects (ValidationError fails the whole call) fails only its own request: the call is split', async () => {
+    // Prepare: 9 good metrics and one expression naming an id it does not define (stored before validation existed)
+    cloudWatch.on(GetMetricDataCommand).callsFake(cloudWatchLike({ now: () => now, ratePerSecond: { Jobs: 10 } }));
+    const good = Array.from({ length: 9 }, (_, i) => sumOf('Jobs', { dimensions: { Queue: `q${i}` } })).map((r, i) => ({ ...r, key: `p${i}/jobs` }));
+    const bad: CloudWatchRequest = { key: 'bad/ratio', region: undefined, period: 60, lookbackSeconds: 300, expression: { text: 'm1 + m9', using: { m1: { namespace: 'App', name: 'Jobs', dimensions: {}, stat: 'Sum' } } } };
+    // Act
+    const results = await fetchCloudWatch([...good.slice(0, 4), bad, ...good.slice(4)], { now: () => now });
+    // Assess
+    expect(results.get('bad/ratio')).toEqual({ error: expect.stringMatching(/GetMetricData failed: Error in expression q0: Unrecognized identifier m9$/) });
+    for (let i = 0; i < 9; i++) expect(results.get(`p${i}/jobs`)).toEqual({ value: 600, timestamp: at(11, 59) });
+  });
+
+  it('validation rejects an expression naming an id its using does not define, naming the field and the id', () => {
+    // Prepare
+    const input = { id: 'ratio', source: 'cloudwatch', expression: `FILL(m1, 0) / m2 + LEN(INSIGHT_RULE_METRIC('m3 rule', "m4"))`, using: { m1: { namespace: 'App', name: 'Busy' } } };
+    // Act
+    const parsed = CloudWatchExpression.safeParse(input);
+    // Assess
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues).toEqual([expect.objectContaining({ path: ['expression'], message: 'refers to "m2", not in using (m1); an expression may use only the ids its using defines' })]);
+    expect(CloudWatchExpression.safeParse({ ...input, using: { ...input.using, m2: { namespace: 'App', name: 'Total' } } }).success).toBe(true);
+  });
+});
+
+describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-client-mock, DescribeReplicationGroups in the API\'s shape: test/aws/elasticache-fixtures.ts)', () => {
   let now = 1_700_000_000_000;
   beforeEach(() => setTopologyClock(() => now));
   afterEach(() => setTopologyClock(Date.now));
 
-  const groupMetric = (aggregateHow: string): MetricRequest<ElastiCacheMetric> => ({
-    key: `p/${aggregateHow}`,
-    metric: ElastiCacheMetric.parse({ id: 'items', source: 'elasticache', replicationGroupId: 'sessions', name: 'CurrItems', aggregate: aggregateHow }),
+  const groupMetric = (aggregateHow: string, extra: Record<string, unknown> = {}, group = 'sessions'): MetricRequest<ElastiCacheMetric> => ({
+    key: `p/${aggregateHow}${extra.nodes ? `-${String(extra.nodes)}` : ''}${extra.name ? `-${String(extra.name)}` : ''}`,
+    metric: ElastiCacheMetric.parse({ id: 'items', source: 'elasticache', replicationGroupId: group, name: 'CurrItems', aggregate: aggregateHow, ...extra }),
   });
 
   function answerPerNode(values: Record<string, number>) {
@@ -166,40 +251,74 @@ describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-cli
       MetricDataResults: input.MetricDataQueries!.map((q) => {
         const dims = Object.fromEntries(q.MetricStat!.Metric!.Dimensions!.map((d) => [d.Name, d.Value]));
         const value = values[`${dims.CacheClusterId}/${dims.CacheNodeId}`];
-        return { Id: q.Id, Timestamps: value === undefined ? [] : [new Date(input.EndTime!.getTime() - 5_000)], Values: value === undefined ? [] : [value] };
+        return { Id: q.Id, Timestamps: value === undefined ? [] : [new Date(input.EndTime!.getTime() - q.MetricStat!.Period! * 1000)], Values: value === undefined ? [] : [value] };
       }),
     }));
   }
 
-  it('resolves a replication group to its nodes and aggregates sum, average and max', async () => {
-    // Prepare
-    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({
-      ReplicationGroups: [{ ReplicationGroupId: 'sessions', NodeGroups: [{ NodeGroupMembers: [{ CacheClusterId: 'sessions-001', CacheNodeId: '0001' }, { CacheClusterId: 'sessions-002', CacheNodeId: '0001' }, { CacheClusterId: 'sessions-003', CacheNodeId: '0001' }] }] }],
-    });
-    answerPerNode({ 'sessions-001/0001': 10, 'sessions-002/0001': 20, 'sessions-003/0001': 60 });
+  it('regression: CurrItems of a group with 2 replicas is the primary\'s, not 3 times it (cluster mode disabled, CurrentRole)', async () => {
+    // Prepare: every node reports the same 1,000 items (replicas hold copies)
+    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({ ReplicationGroups: [clusterModeDisabledGroup('sessions', 2)] });
+    answerPerNode({ 'sessions-001/0001': 1000, 'sessions-002/0001': 1000, 'sessions-003/0001': 998 });
     // Act
-    const results = await elastiCacheSource.fetch([groupMetric('sum'), groupMetric('average'), groupMetric('max')], ctx);
+    const results = await elastiCacheSource.fetch([groupMetric('sum'), groupMetric('sum', { nodes: 'all' })], ctx);
     // Assess
-    expect(results.get('p/sum')).toMatchObject({ value: 90 });
-    expect(results.get('p/average')).toMatchObject({ value: 30 });
-    expect(results.get('p/max')).toMatchObject({ value: 60 });
-    const queries = cloudWatch.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries!);
-    expect(queries).toHaveLength(9);
-    expect(queries[0]!.MetricStat!.Metric).toEqual({ Namespace: 'AWS/ElastiCache', MetricName: 'CurrItems', Dimensions: [{ Name: 'CacheClusterId', Value: 'sessions-001' }, { Name: 'CacheNodeId', Value: '0001' }] });
+    expect(results.get('p/sum')).toMatchObject({ value: 1000 });
+    expect(results.get('p/sum-all')).toMatchObject({ value: 2998 });
+    const queried = cloudWatch.commandCalls(GetMetricDataCommand).flatMap((c) => c.args[0].input.MetricDataQueries!).map((q) => q.MetricStat!.Metric!.Dimensions![0]!.Value);
+    expect(queried.filter((c) => c === 'sessions-002')).toHaveLength(1);
+  });
+
+  it('regression: a cluster-mode-enabled group (no roles) counts each shard once, by its largest copy', async () => {
+    // Prepare: 2 shards x (primary + replica); shard 2's replica lags by 2 items
+    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'carts' }).resolves({ ReplicationGroups: [clusterModeEnabledGroup('carts', 2, 1)] });
+    answerPerNode({ 'carts-0001-001/0001': 500, 'carts-0001-002/0001': 500, 'carts-0002-001/0001': 700, 'carts-0002-002/0001': 698 });
+    // Act
+    const results = await elastiCacheSource.fetch([groupMetric('sum', {}, 'carts'), groupMetric('max', {}, 'carts'), groupMetric('sum', { name: 'CurrConnections' }, 'carts')], ctx);
+    // Assess: items 500 + 700; connections (default nodes: all) on every node
+    expect(results.get('p/sum')).toMatchObject({ value: 1200 });
+    expect(results.get('p/max')).toMatchObject({ value: 700 });
+    expect(results.get('p/sum-CurrConnections')).toMatchObject({ value: 2398 });
+  });
+
+  it('nodes defaults: primaries for keyspace metrics, all for the others', () => {
+    // Prepare / Act / Assess
+    expect(nodesSetting(groupMetric('sum').metric)).toBe('primaries');
+    expect(nodesSetting(groupMetric('sum', { name: 'BytesUsedForCache' }).metric)).toBe('primaries');
+    expect(nodesSetting(groupMetric('sum', { name: 'EngineCPUUtilization' }).metric)).toBe('all');
+    expect(nodesSetting(groupMetric('sum', { name: 'CurrItems', nodes: 'all' }).metric)).toBe('all');
+  });
+
+  it('rejects an ElastiCache Serverless cache at validation, saying what to use instead', () => {
+    // Prepare / Act
+    const parsed = ElastiCacheMetric.safeParse({ id: 'items', source: 'elasticache', serverlessCacheName: 'orders', name: 'CurrItems' });
+    // Assess
+    expect(parsed.success).toBe(false);
+    expect(parsed.error!.issues[0]).toMatchObject({ path: ['serverlessCacheName'], message: expect.stringContaining('read them with source "cloudwatch", namespace "AWS/ElastiCache", dimensions { clusterId: <cache name> }') });
+  });
+
+  it('a Serverless cache named as a replication group: the not-found error says how to read it', async () => {
+    // Prepare: the fault DescribeReplicationGroups returns for an unknown id (SDK model: ReplicationGroupNotFoundFault)
+    elastiCache.on(DescribeReplicationGroupsCommand).rejects(Object.assign(new Error('ReplicationGroup orders not found.'), { name: 'ReplicationGroupNotFoundFault' }));
+    answerPerNode({});
+    // Act
+    const results = await elastiCacheSource.fetch([groupMetric('sum', {}, 'orders')], ctx);
+    // Assess
+    expect(results.get('p/sum')).toEqual({ error: 'ElastiCache topology: ReplicationGroup orders not found. (an ElastiCache Serverless cache is not a replication group: read it with source "cloudwatch", dimensions { clusterId: "orders" })' });
   });
 
   it('resolves a cache cluster with ShowCacheNodeInfo and caches the topology for 5 minutes', async () => {
     // Prepare
-    elastiCache.on(DescribeCacheClustersCommand).resolves({ CacheClusters: [{ CacheClusterId: 'memc', CacheNodes: [{ CacheNodeId: '0001' }, { CacheNodeId: '0002' }] }] });
+    elastiCache.on(DescribeCacheClustersCommand).resolves({ CacheClusters: [{ CacheClusterId: 'memc', Engine: 'memcached', CacheNodes: [{ CacheNodeId: '0001' }, { CacheNodeId: '0002' }] }] });
     answerPerNode({ 'memc/0001': 4, 'memc/0002': 6 });
-    const request: MetricRequest<ElastiCacheMetric> = { key: 'p/conns', metric: ElastiCacheMetric.parse({ id: 'conns', source: 'elasticache', cacheClusterId: 'memc', name: 'CurrConnections' }) };
+    const request: MetricRequest<ElastiCacheMetric> = { key: 'p/conns', metric: ElastiCacheMetric.parse({ id: 'conns', source: 'elasticache', cacheClusterId: 'memc', name: 'CurrItems' }) };
     // Act
     const first = await elastiCacheSource.fetch([request], ctx);
     now += 4 * 60_000;
     await elastiCacheSource.fetch([request], ctx);
     now += 2 * 60_000;
     await elastiCacheSource.fetch([request], ctx);
-    // Assess
+    // Assess: a Memcached cluster's nodes each hold their own keys, so CurrItems sums them
     expect(first.get('p/conns')).toMatchObject({ value: 10 });
     const describes = elastiCache.commandCalls(DescribeCacheClustersCommand);
     expect(describes).toHaveLength(2);
@@ -208,7 +327,7 @@ describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-cli
 
   it('reports missing when no node has a datapoint, and an error naming an unknown group', async () => {
     // Prepare
-    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({ ReplicationGroups: [{ MemberClusters: ['sessions-001'] }] });
+    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({ ReplicationGroups: [clusterModeDisabledGroup('sessions', 1)] });
     elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'gone' }).rejects(Object.assign(new Error('ReplicationGroup gone not found.'), { name: 'ReplicationGroupNotFoundFault' }));
     answerPerNode({});
     const gone = { key: 'p/gone', metric: ElastiCacheMetric.parse({ id: 'items', source: 'elasticache', replicationGroupId: 'gone', name: 'CurrItems' }) };
@@ -222,28 +341,26 @@ describe('ElastiCache source (ElastiCache and CloudWatch mocked with aws-sdk-cli
 
   it('shares GetMetricData calls with the CloudWatch source when both fetch in one evaluation', async () => {
     // Prepare
-    elastiCache.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [{ MemberClusters: ['sessions-001', 'sessions-002'] }] });
+    elastiCache.on(DescribeReplicationGroupsCommand).resolves({ ReplicationGroups: [clusterModeDisabledGroup('sessions', 1)] });
     cloudWatch.on(GetMetricDataCommand).callsFake(answerAll);
     // Act
-    const [cw, ec] = await Promise.all([cloudWatchSource.fetch([metricRequest(0)], ctx), elastiCacheSource.fetch([groupMetric('sum')], ctx)]);
+    const [cw, ec] = await Promise.all([cloudWatchSource.fetch([metricRequest(0)], ctx), elastiCacheSource.fetch([groupMetric('sum', { nodes: 'all' })], ctx)]);
     // Assess
     const calls = cloudWatch.commandCalls(GetMetricDataCommand);
     expect(calls).toHaveLength(1);
     expect(calls[0]!.args[0].input.MetricDataQueries).toHaveLength(3);
     expect(cw.get('p0/queue')).toBeDefined();
-    expect(ec.get('p/sum')).toBeDefined();
+    expect(ec.get('p/sum-all')).toBeDefined();
   });
 
-  it('a sum with a silent node is missing (naming the node), while average and max use the nodes that answered', async () => {
+  it('a sum with a silent shard is missing (naming its nodes), while average and max use the shards that answered', async () => {
     // Prepare
-    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'sessions' }).resolves({
-      ReplicationGroups: [{ ReplicationGroupId: 'sessions', NodeGroups: [{ NodeGroupMembers: [{ CacheClusterId: 'sessions-001', CacheNodeId: '0001' }, { CacheClusterId: 'sessions-002', CacheNodeId: '0001' }] }] }],
-    });
-    answerPerNode({ 'sessions-001/0001': 10 });
+    elastiCache.on(DescribeReplicationGroupsCommand, { ReplicationGroupId: 'carts' }).resolves({ ReplicationGroups: [clusterModeEnabledGroup('carts', 2, 1)] });
+    answerPerNode({ 'carts-0001-001/0001': 10 });
     // Act
-    const results = await elastiCacheSource.fetch([groupMetric('sum'), groupMetric('average'), groupMetric('max')], ctx);
+    const results = await elastiCacheSource.fetch([groupMetric('sum', {}, 'carts'), groupMetric('average', {}, 'carts'), groupMetric('max', {}, 'carts')], ctx);
     // Assess
-    expect(results.get('p/sum')).toEqual({ error: 'no datapoint from 1 of 2 nodes (sessions-002/0001): a sum without them would understate the total' });
+    expect(results.get('p/sum')).toEqual({ error: 'no datapoint from 1 of 2 shards (carts-0002-001/0001 | carts-0002-002/0001): a sum without them would understate the total' });
     expect(results.get('p/average')).toMatchObject({ value: 10 });
     expect(results.get('p/max')).toMatchObject({ value: 10 });
   });

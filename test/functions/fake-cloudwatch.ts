@@ -1,7 +1,7 @@
 /**
  * A local fake CloudWatch endpoint (no CloudWatch emulator exists): the SDK's AWS JSON 1.0
  * protocol over HTTP, answering GetMetricData with one datapoint per query from `values` (by metric
- * name; absent names get no datapoint). The handlers reach it through AWS_ENDPOINT_URL_CLOUDWATCH,
+ * name; absent names get no datapoint), stamped with the start of the last whole period before EndTime. The handlers reach it through AWS_ENDPOINT_URL_CLOUDWATCH,
  * which works for bundled code too, where aws-sdk-client-mock cannot reach the bundled SDK copy.
  */
 import { createServer, type Server } from 'node:http';
@@ -18,7 +18,8 @@ export interface FakeCloudWatch {
 interface Query {
   Id: string;
   ReturnData?: boolean;
-  MetricStat?: { Metric: { MetricName: string } };
+  Period?: number;
+  MetricStat?: { Metric: { MetricName: string }; Period: number };
 }
 
 export async function startFakeCloudWatch(): Promise<FakeCloudWatch> {
@@ -37,7 +38,9 @@ export async function startFakeCloudWatch(): Promise<FakeCloudWatch> {
       calls.push(body.MetricDataQueries.length);
       const results = body.MetricDataQueries.filter((q) => q.ReturnData !== false).map((q) => {
         const value = q.MetricStat ? values.get(q.MetricStat.Metric.MetricName) : undefined;
-        return { Id: q.Id, Label: q.Id, StatusCode: 'Complete', Timestamps: value === undefined ? [] : [body.EndTime - 30], Values: value === undefined ? [] : [value] };
+        // CloudWatch stamps a datapoint with its period's start: the last period before EndTime (exclusive).
+        const period = q.MetricStat?.Period ?? q.Period ?? 60;
+        return { Id: q.Id, Label: q.Id, StatusCode: 'Complete', Timestamps: value === undefined ? [] : [body.EndTime - period], Values: value === undefined ? [] : [value] };
       });
       res.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' });
       res.end(JSON.stringify({ MetricDataResults: results, Messages: [] }));
