@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseAlarmEvent, valueFromReason } from '../../shared/aws/alarm-event.ts';
+import { newestDatapoint, parseAlarmEvent, valueFromReason } from '../../shared/aws/alarm-event.ts';
 import { ceilingFromEnvironment, endpointsFromLambdaEnvironment } from '../../shared/aws/environment.ts';
 import { eventBridgeAlarmEvent, snsAlarmEvent } from '../functions/scenario.ts';
 
@@ -23,6 +23,57 @@ describe('alarm events', () => {
     const [alarm] = parseAlarmEvent(event);
     // Assess
     expect(alarm).toMatchObject({ triggerId: 'eb-9', state: 'OK', via: 'eventbridge', context: { threshold: 500, value: 120 } });
+  });
+
+  it('regression: an EventBridge alarm over 3 periods acts on the newest datapoint, not recentDatapoints[0] (the oldest)', () => {
+    // Prepare: a "CloudWatch Alarm State Change" event in the format of the CloudWatch user guide's
+    // sample events (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html):
+    // reasonData is a JSON string; recentDatapoints run oldest to newest, evaluatedDatapoints newest
+    // first with their period timestamps; the reason text lists the newest first.
+    const reasonData = {
+      version: '1.0',
+      queryDate: '2026-12-01T12:03:05.123+0000',
+      startDate: '2026-12-01T12:00:00.000+0000',
+      statistic: 'Sum',
+      period: 60,
+      recentDatapoints: [510.0, 760.0, 1450.0],
+      threshold: 500.0,
+      evaluatedDatapoints: [
+        { timestamp: '2026-12-01T12:02:00.000+0000', sampleCount: 60.0, value: 1450.0 },
+        { timestamp: '2026-12-01T12:01:00.000+0000', sampleCount: 60.0, value: 760.0 },
+        { timestamp: '2026-12-01T12:00:00.000+0000', sampleCount: 60.0, value: 510.0 },
+      ],
+    };
+    const event = {
+      version: '0', id: 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92', 'detail-type': 'CloudWatch Alarm State Change', source: 'aws.cloudwatch',
+      account: '123456789012', time: '2026-12-01T12:03:05Z', region: 'eu-west-1', resources: ['arn:aws:cloudwatch:eu-west-1:123456789012:alarm:queue-high'],
+      detail: {
+        alarmName: 'queue-high',
+        state: {
+          value: 'ALARM',
+          reason: 'Threshold Crossed: 3 out of the last 3 datapoints [1450.0 (01/12/26 12:02:00), 760.0 (01/12/26 12:01:00), 510.0 (01/12/26 12:00:00)] were greater than or equal to the threshold (500.0) (minimum 3 datapoints for OK -> ALARM transition).',
+          reasonData: JSON.stringify(reasonData),
+          timestamp: '2026-12-01T12:03:05.125+0000',
+        },
+        previousState: { value: 'OK', reason: 'Threshold Crossed', timestamp: '2026-12-01T11:58:05.125+0000' },
+        configuration: {
+          metrics: [{ id: 'a1b2', metricStat: { metric: { namespace: 'App', name: 'Jobs', dimensions: { Queue: 'q' } }, period: 60, stat: 'Sum' }, returnData: true }],
+          threshold: 500, comparisonOperator: 'GreaterThanOrEqualToThreshold', evaluationPeriods: 3, datapointsToAlarm: 3,
+        },
+      },
+    };
+    // Act
+    const [alarm] = parseAlarmEvent(event);
+    // Assess: the same value the SNS path reads from the reason text
+    expect(alarm!.context).toEqual({ name: 'queue-high', state: 'ALARM', threshold: 500, value: 1450, comparison: 'GreaterThanOrEqualToThreshold' });
+    expect(valueFromReason(event.detail.state.reason)).toBe(1450);
+  });
+
+  it('newestDatapoint: by timestamp among evaluatedDatapoints (skipping missing ones), else the last of recentDatapoints', () => {
+    // Prepare / Act / Assess
+    expect(newestDatapoint({ evaluatedDatapoints: [{ timestamp: '2026-12-01T12:01:00.000+0000' }, { timestamp: '2026-12-01T12:00:00.000+0000', value: 3 }] })).toBe(3);
+    expect(newestDatapoint({ recentDatapoints: [1, 2, 7] })).toBe(7);
+    expect(newestDatapoint({ recentDatapoints: [] })).toBeUndefined();
   });
 
   it('accepts a composite alarm (no threshold, so no alarm context)', () => {

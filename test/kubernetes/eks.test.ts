@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
 import { Policy, type KubernetesTarget } from '../../shared/policy/schema.ts';
 import { clearClientCache, setClientClock } from '../../shared/targets/kubernetes/client.ts';
-import { eksToken, tokenPrefix } from '../../shared/targets/kubernetes/eks-token.ts';
+import { eksToken, stsHostname, tokenPrefix } from '../../shared/targets/kubernetes/eks-token.ts';
 import { kubernetesTarget } from '../../shared/targets/kubernetes/target.ts';
 import { startFakeKubernetes, type FakeKubernetes } from './fake-api.ts';
 
@@ -44,6 +44,48 @@ describe('EKS token (STS presigned locally with @smithy/signature-v4; no AWS cal
     const b = decode(await eksToken('staging', 'eu-west-1', credentials, at)).searchParams.get('X-Amz-Signature');
     // Assess
     expect(a).not.toBe(b);
+  });
+});
+
+/**
+ * The host check of aws-iam-authenticator's token verifier (kubernetes-sigs/aws-iam-authenticator,
+ * pkg/token/token.go, Verify → "unexpected hostname"): it accepts only the STS endpoints of the
+ * partition it runs in, `sts.<region>.<partition DNS suffix>` (and the global sts.amazonaws.com in
+ * the aws partition). DNS suffixes from the SDK's partitions.json: aws amazonaws.com, aws-us-gov
+ * amazonaws.com, aws-cn amazonaws.com.cn.
+ */
+function authenticatorAcceptsHost(token: string, partition: { dnsSuffix: string; regions: readonly string[]; global?: string }): boolean {
+  const hosts = new Set([...partition.regions.map((r) => `sts.${r}.${partition.dnsSuffix}`), ...(partition.global ? [partition.global] : [])]);
+  const url = decode(token);
+  return url.protocol === 'https:' && hosts.has(url.host) && url.searchParams.get('Action') === 'GetCallerIdentity';
+}
+
+describe('EKS token STS host per partition (aws-iam-authenticator host rule)', () => {
+  const at = new Date('2026-11-23T14:00:00Z');
+
+  it('regression: a China region\'s token is presigned for sts.<region>.amazonaws.com.cn, which the cluster accepts', async () => {
+    // Prepare
+    const china = { dnsSuffix: 'amazonaws.com.cn', regions: ['cn-north-1', 'cn-northwest-1'] };
+    // Act
+    const token = await eksToken('prod', 'cn-north-1', credentials, at);
+    // Assess
+    expect(decode(token).origin).toBe('https://sts.cn-north-1.amazonaws.com.cn');
+    expect(decode(token).searchParams.get('X-Amz-Credential')).toBe('AKIDEXAMPLE/20261123/cn-north-1/sts/aws4_request');
+    expect(authenticatorAcceptsHost(token, china)).toBe(true);
+  });
+
+  it('keeps amazonaws.com for the aws and aws-us-gov partitions', async () => {
+    // Prepare / Act
+    const commercial = await eksToken('prod', 'eu-west-1', credentials, at);
+    const gov = await eksToken('prod', 'us-gov-west-1', credentials, at);
+    // Assess
+    expect(authenticatorAcceptsHost(commercial, { dnsSuffix: 'amazonaws.com', regions: ['eu-west-1'], global: 'sts.amazonaws.com' })).toBe(true);
+    expect(authenticatorAcceptsHost(gov, { dnsSuffix: 'amazonaws.com', regions: ['us-gov-west-1'] })).toBe(true);
+  });
+
+  it('refuses the ISO partitions by name instead of presigning for a host that is not theirs', () => {
+    // Prepare / Act / Assess
+    expect(() => stsHostname('us-iso-east-1')).toThrow('EKS region "us-iso-east-1": the ISO partitions are not supported (allowed: the aws, aws-us-gov and aws-cn partitions\' regions)');
   });
 });
 

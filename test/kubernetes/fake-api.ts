@@ -29,6 +29,8 @@ export interface FakeKubernetes {
   readonly requests: string[];
   /** PUTs that will meet a concurrent writer first (the object changes just before the write). */
   concurrentWrites: number;
+  /** What a concurrent writer sets replicas to (a user's kubectl scale, a deploy); unset: only resourceVersion moves. */
+  concurrentReplicas: number | undefined;
   /** Writes a kubeconfig for this server and returns its path. */
   kubeconfig(context?: string): string;
   close(): Promise<void>;
@@ -46,7 +48,7 @@ export async function startFakeKubernetes(token = 'test-token', accept: (bearer:
   const objects = new Map<string, FakeObject>();
   const forbiddenNamespaces = new Set<string>();
   const requests: string[] = [];
-  const fake = { concurrentWrites: 0 };
+  const fake: { concurrentWrites: number; concurrentReplicas: number | undefined } = { concurrentWrites: 0, concurrentReplicas: undefined };
 
   const server: Server = createServer({ cert, key: readFileSync(join(dir, 'key.pem')) }, (req, res) => {
     const send = (code: number, body: unknown) => {
@@ -87,6 +89,7 @@ export async function startFakeKubernetes(token = 'test-token', accept: (bearer:
       if (req.method === 'PUT') {
         if (fake.concurrentWrites > 0) {
           fake.concurrentWrites -= 1;
+          if (fake.concurrentReplicas !== undefined) object.replicas = fake.concurrentReplicas;
           object.resourceVersion += 1;
         }
         const expected = body.metadata?.resourceVersion;

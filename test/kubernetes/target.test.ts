@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
 import type { PluginContext, ScaleRequest } from '../../shared/plugins/types.ts';
 import { Policy, type KubernetesTarget } from '../../shared/policy/schema.ts';
-import { clearClientCache } from '../../shared/targets/kubernetes/client.ts';
+import { clearClientCache, ScaleConflictError } from '../../shared/targets/kubernetes/client.ts';
 import { kubernetesTarget } from '../../shared/targets/kubernetes/target.ts';
 import { startFakeKubernetes, type FakeKubernetes } from './fake-api.ts';
 
@@ -31,6 +33,7 @@ beforeEach(() => {
   fake.forbiddenNamespaces.clear();
   fake.requests.length = 0;
   fake.concurrentWrites = 0;
+  fake.concurrentReplicas = undefined;
 });
 
 describe('Kubernetes target (local fake Kubernetes API server)', () => {
@@ -51,32 +54,48 @@ describe('Kubernetes target (local fake Kubernetes API server)', () => {
     const result = await kubernetesTarget.scale(request({ kind: 'StatefulSet', name: 'db' }), 4, ctx);
     // Assess
     expect(result.replicas).toBe(4);
-    expect(result.details).toMatchObject({ from: 1, to: 4, conflictsRetried: 0, resourceVersion: '8' });
+    expect(result.details).toEqual({ from: 1, to: 4, resourceVersion: '8' });
     expect(fake.objects.get('workers/statefulsets/db')!.replicas).toBe(4);
     expect(fake.requests).toEqual(['GET /apis/apps/v1/namespaces/workers/statefulsets/db/scale', 'PUT /apis/apps/v1/namespaces/workers/statefulsets/db/scale']);
   });
 
-  it('retries after 409 Conflict with a fresh read', async () => {
-    // Prepare
+  it('regression: on 409 Conflict it does not write its count over the concurrent change; a ScaleConflictError goes to the audit', async () => {
+    // Prepare: between our read (2) and our write, someone scales to 8 (the API's optimistic
+    // concurrency: a PUT whose metadata.resourceVersion is stale gets 409 Conflict, Kubernetes API concepts)
     fake.objects.set('workers/deployments/sidekiq', { replicas: 2, resourceVersion: 1 });
-    fake.concurrentWrites = 2;
-    // Act
-    const result = await kubernetesTarget.scale(request(), 5, ctx);
-    // Assess
-    expect(result.details).toMatchObject({ to: 5, conflictsRetried: 2 });
-    expect(fake.requests.filter((r) => r.startsWith('PUT'))).toHaveLength(3);
-    expect(fake.objects.get('workers/deployments/sidekiq')!.replicas).toBe(5);
-  });
-
-  it('gives up after a bounded number of conflicts', async () => {
-    // Prepare
-    fake.objects.set('workers/deployments/sidekiq', { replicas: 2, resourceVersion: 1 });
-    fake.concurrentWrites = 100;
+    fake.concurrentWrites = 1;
+    fake.concurrentReplicas = 8;
     // Act
     const attempt = kubernetesTarget.scale(request(), 5, ctx);
     // Assess
-    await expect(attempt).rejects.toThrow(/conflict: Deployment workers\/sidekiq kept changing; gave up after 6 attempts/);
-    expect(fake.objects.get('workers/deployments/sidekiq')!.replicas).toBe(2);
+    await expect(attempt).rejects.toBeInstanceOf(ScaleConflictError);
+    await expect(attempt).rejects.toMatchObject({
+      message: 'conflict: Deployment workers/sidekiq changed after it was read with 2 replicas (resourceVersion 1); not overwritten with 5, the next evaluation decides from the new count',
+      details: { from: 2, attempted: 5, readResourceVersion: '1' },
+    });
+    expect(fake.objects.get('workers/deployments/sidekiq')!.replicas).toBe(8);
+    expect(fake.requests.filter((r) => r.startsWith('PUT'))).toHaveLength(1);
+  });
+
+  it('examples/eks/rbac.yaml grants exactly the verbs the target uses (Kubernetes maps GET to get, PUT to update, PATCH to patch)', async () => {
+    // Prepare: the request-verb mapping of the Kubernetes authorization docs ("Determine the request verb")
+    const verbOf: Record<string, string> = { GET: 'get', PUT: 'update', PATCH: 'patch', POST: 'create', DELETE: 'delete' };
+    fake.objects.set('workers/deployments/sidekiq', { replicas: 2, resourceVersion: 1 });
+    fake.objects.set('workers/statefulsets/db', { replicas: 1, resourceVersion: 1 });
+    const documents = parseAllDocuments(readFileSync(new URL('../../examples/eks/rbac.yaml', import.meta.url), 'utf8')).map((d) => d.toJS() as { kind: string; rules?: Array<{ verbs: string[]; resources: string[] }> });
+    // Act: everything the target does
+    await kubernetesTarget.describe(request(), ctx);
+    await kubernetesTarget.scale(request(), 3, ctx);
+    await kubernetesTarget.scale(request({ kind: 'StatefulSet', name: 'db' }), 2, ctx);
+    // Assess
+    const used = [...new Set(fake.requests.map((r) => verbOf[r.split(' ')[0]!]!))].sort();
+    const roles = documents.filter((d) => d.kind === 'Role');
+    expect(roles.length).toBeGreaterThan(0);
+    for (const role of roles) {
+      expect(role.rules!.flatMap((rule) => rule.verbs).sort()).toEqual(used);
+      expect(role.rules!.flatMap((rule) => rule.resources).sort()).toEqual(['deployments/scale', 'statefulsets/scale']);
+    }
+    expect(used).toEqual(['get', 'update']);
   });
 
   it('names the RBAC rule it needs on 403 Forbidden', async () => {
