@@ -57,8 +57,10 @@ export interface AutoscalerProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** Secrets Manager secrets the functions may read: Docker mutual-TLS material, Redis passwords. Only these. @default none */
   readonly secrets?: readonly secretsmanager.ISecret[];
-  /** EKS clusters (and namespaces) the functions may scale in: access entries and eks:DescribeCluster on these only. @default none */
+  /** EKS clusters (and namespaces) the functions may scale in: access entries and eks:DescribeCluster on these only, in the stack's region (an endpoint naming another region is rejected at synth). @default none */
   readonly eksClusters?: readonly EksClusterAccess[];
+  /** Regions whose ElastiCache clusters and replication groups policies may name (their `region`): describe is granted in these only. @default the stack's region */
+  readonly elastiCacheRegions?: readonly string[];
   /** Named endpoints (shared/config/endpoints.ts): names and secret ids only, never a secret. Validated at synth. @default none */
   readonly endpoints?: z.input<typeof Endpoints>;
   /** Deployment-wide replica ceiling: no policy or label scales a target above it. @default 100 */
@@ -108,7 +110,9 @@ export class Autoscaler extends Construct {
     const endpoints = checkEndpoints(props.endpoints ?? {}, {
       eksClusterNames: eksClusters.map((c) => c.clusterName),
       grantedSecretIds: grantedSecretIds(secrets),
+      stackRegion: Token.isUnresolved(stack.region) ? undefined : stack.region,
     });
+    const elastiCacheRegions = checkRegions('elastiCacheRegions', props.elastiCacheRegions);
     const endpointsJson = JSON.stringify(endpoints);
     if (Buffer.byteLength(endpointsJson) > maxEndpointsJsonBytes) {
       throw new Error(`endpoints: ${Buffer.byteLength(endpointsJson)} bytes of JSON, more than the ${maxEndpointsJsonBytes} that fit in the functions' environment (4 KB in all)`);
@@ -139,7 +143,7 @@ export class Autoscaler extends Construct {
       description: 'Runs the autoscaler functions: reads policies, keeps state, writes the audit, scales the named targets.',
     });
     const role = this.functionRole;
-    this.grantPermissions(role, secrets, eksClusters);
+    this.grantPermissions(role, secrets, eksClusters, elastiCacheRegions);
     if (props.vpc) {
       // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
       role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
@@ -247,7 +251,7 @@ export class Autoscaler extends Construct {
     return table;
   }
 
-  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[]): void {
+  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[], elastiCacheRegions: readonly string[] | undefined): void {
     // Policies are only read by the functions (the CLI writes them); state is read and written;
     // the audit is appended to (conditional puts), never read by the functions.
     // Named actions rather than grantReadData/grantReadWriteData: no Scan, no streams, no index ARNs.
@@ -263,14 +267,19 @@ export class Autoscaler extends Construct {
     }));
     acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData supports no resource-level permission; it is the only action granted on "*".');
 
-    const elastiCache = (resource: string) => Stack.of(this).formatArn({ service: 'elasticache', resource, resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    // In each region policies may name (a metric's `region`): an ARN built in the stack's region
+    // alone would make a policy naming another region fail at run time with AccessDenied.
+    const elastiCache = (resource: string, region: string | undefined) =>
+      Stack.of(this).formatArn({ service: 'elasticache', resource, resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME, ...(region ? { region } : {}) });
+    const describable = (elastiCacheRegions ?? [undefined]).flatMap((region) => [elastiCache('cluster', region), elastiCache('replicationgroup', region)]);
     role.addToPolicy(new iam.PolicyStatement({
       sid: 'DescribeElastiCache',
       actions: ['elasticache:DescribeCacheClusters', 'elasticache:DescribeReplicationGroups'],
-      resources: [elastiCache('cluster'), elastiCache('replicationgroup')],
+      resources: describable,
     }));
-    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('cluster'))}]`, 'Policies name ElastiCache clusters at run time (stored in DynamoDB), so describe is granted on this account and region\'s clusters; describe reveals no data.');
-    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('replicationgroup'))}]`, 'Policies name ElastiCache replication groups at run time, so describe is granted on this account and region\'s groups; describe reveals no data.');
+    for (const arn of describable) {
+      acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, arn)}]`, 'Policies name ElastiCache clusters and replication groups at run time (stored in DynamoDB), so describe is granted on this account\'s in the listed regions; describe reveals no data.');
+    }
 
     if (eksClusters.length > 0) {
       role.addToPolicy(new iam.PolicyStatement({
@@ -496,6 +505,18 @@ function checkCeiling(ceiling: number): number {
 function checkAuditRetention(days: number): number {
   if (!Number.isInteger(days) || days < 1 || days > 36_500) throw new Error(`auditRetentionDays: ${days}; allowed: a whole number of days from 1 to 36500`);
   return days;
+}
+
+const awsRegion = /^[a-z]{2}(-[a-z]+)+-\d$/;
+
+/** A list of regions, each named by its index when malformed; undefined stays undefined (the stack's region). */
+function checkRegions(field: string, regions: readonly string[] | undefined): readonly string[] | undefined {
+  if (regions === undefined) return undefined;
+  if (regions.length === 0) throw new Error(`${field}: empty; list at least one region, or leave it out for the stack's region`);
+  regions.forEach((region, i) => {
+    if (!awsRegion.test(region)) throw new Error(`${field}[${i}]: "${region}"; allowed: an AWS region such as eu-west-1`);
+  });
+  return [...new Set(regions)];
 }
 
 function checkEksClusters(clusters: readonly EksClusterAccess[]): readonly EksClusterAccess[] {

@@ -29,6 +29,8 @@ export const DeploymentConfig = z.strictObject({
   endpointsFile: z.optional(z.string().check(z.minLength(1))),
   /** Names (or full ARNs) of the Secrets Manager secrets holding Docker TLS material and Redis passwords. */
   secrets: z.optional(z.array(z.string().check(z.minLength(1)))),
+  /** Regions whose ElastiCache clusters policies may name (default: the stack's region). */
+  elastiCacheRegions: z.optional(z.array(z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as eu-west-1'))).check(z.minLength(1))),
   eksClusters: z.optional(z.array(z.strictObject({ name: z.string().check(z.minLength(1)), namespaces: z.array(z.string().check(z.minLength(1))).check(z.minLength(1)) }))),
   /** Put the functions in a VPC: its id and the (private, with a route to AWS APIs) subnet ids. */
   vpc: z.optional(

@@ -12,6 +12,12 @@ export interface EndpointsCheckContext {
   readonly eksClusterNames: readonly string[];
   /** Secret names/ARNs the stack grants; undefined when not known at synth (tokens): not checked. */
   readonly grantedSecretIds: ReadonlySet<string> | undefined;
+  /**
+   * The stack's region when known at synth (undefined for an environment-agnostic stack). Access
+   * entries and eks:DescribeCluster are granted in it, so an EKS endpoint naming another region
+   * would fail at run time with AccessDenied: rejected here instead. Absent: not checked.
+   */
+  readonly stackRegion?: string | undefined;
 }
 
 export function checkEndpoints(input: z.input<typeof Endpoints>, context: EndpointsCheckContext): Endpoints {
@@ -46,8 +52,18 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
   for (const [name, kubernetes] of Object.entries(endpoints.kubernetes)) {
     if ('kubeconfig' in kubernetes) {
       problems.push(`endpoints.kubernetes.${name}: a kubeconfig does not exist in Lambda; use { eks: { name } }`);
-    } else if (!context.eksClusterNames.includes(kubernetes.eks.name)) {
-      problems.push(`endpoints.kubernetes.${name}: EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${context.eksClusterNames.join(', ') || 'none'}); add it to eksClusters`);
+    } else {
+      if (!context.eksClusterNames.includes(kubernetes.eks.name)) {
+        problems.push(`endpoints.kubernetes.${name}: EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${context.eksClusterNames.join(', ') || 'none'}); add it to eksClusters`);
+      }
+      const region = kubernetes.eks.region;
+      if (region !== undefined && 'stackRegion' in context && region !== context.stackRegion) {
+        problems.push(
+          context.stackRegion === undefined
+            ? `endpoints.kubernetes.${name}.eks.region: "${region}" cannot be checked against an environment-agnostic stack; give the stack env.region, or omit eks.region (the functions' own region is used)`
+            : `endpoints.kubernetes.${name}.eks.region: "${region}"; allowed: the stack's region "${context.stackRegion}" (the access entry and eks:DescribeCluster are granted there; deploy an autoscaler in ${region} for that cluster)`,
+        );
+      }
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));

@@ -52,6 +52,7 @@ export class AutoscalerStack extends Stack {
             ),
           }
         : {}),
+      ...(config.elastiCacheRegions ? { elastiCacheRegions: config.elastiCacheRegions } : {}),
       ...(config.eksClusters ? { eksClusters: config.eksClusters.map((c) => ({ clusterName: c.name, namespaces: c.namespaces })) } : {}),
       ...(vpc && config.vpc
         ? { vpc, vpcSubnets: { subnets: config.vpc.subnetIds.map((id, i) => ec2.Subnet.fromSubnetId(this, `Subnet${i}`, id)) } }

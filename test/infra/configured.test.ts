@@ -44,10 +44,11 @@ beforeAll(() => {
       { clusterName: 'prod', namespaces: ['workers', 'web'] },
       { clusterName: 'staging', namespaces: ['web'] },
     ],
+    elastiCacheRegions: ['eu-west-1', 'us-east-1'],
     endpoints: {
       docker: { 'edge-1': { host: 'tcp://10.0.1.10:2376', tls: { ca: { secretId: tlsSecretArn, jsonKey: 'ca' }, cert: { secretId: tlsSecretArn, jsonKey: 'cert' }, key: { secretId: tlsSecretArn, jsonKey: 'key' } } } },
       redis: { 'cache-1': { url: 'rediss://cache-1.internal:6379/0', password: { secretId: 'autoscaler/redis' } } },
-      kubernetes: { prod: { eks: { name: 'prod' } } },
+      kubernetes: { prod: { eks: { name: 'prod', region } } },
     },
     replicaCeiling: 40,
     auditRetentionDays: 90,
@@ -114,6 +115,18 @@ describe('Autoscaler construct, fully configured', () => {
     template.hasOutput('*', { Value: 'workers,web' });
   });
 
+  it('regression: grants ElastiCache describe in every region policies may name (elastiCacheRegions), not only the stack\'s', () => {
+    // Assess
+    const statements = statementsWithAction(template, 'elasticache:DescribeReplicationGroups');
+    expect(statements).toHaveLength(1);
+    const resources = asList(statements[0]!.Resource).map((r) => JSON.stringify(r));
+    expect(resources).toHaveLength(4);
+    for (const r of ['eu-west-1', 'us-east-1']) {
+      expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:cluster:*`))).toHaveLength(1);
+      expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:replicationgroup:*`))).toHaveLength(1);
+    }
+  });
+
   it('runs the functions in the VPC subnets with an outbound-only security group', () => {
     // Assess
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
@@ -133,7 +146,7 @@ describe('Autoscaler construct, fully configured', () => {
       expect(variables.AUDIT_RETENTION_DAYS).toBe('90');
       const endpoints = JSON.parse(variables.AUTOSCALER_ENDPOINTS ?? "{}") as { docker: Record<string, { tls: { ca: unknown } }>; kubernetes: unknown; haproxy: unknown };
       expect(endpoints.docker['edge-1']!.tls.ca).toEqual({ secretId: tlsSecretArn, jsonKey: 'ca' });
-      expect(endpoints.kubernetes).toEqual({ prod: { eks: { name: 'prod' } } });
+      expect(endpoints.kubernetes).toEqual({ prod: { eks: { name: 'prod', region } } });
       expect(endpoints.haproxy).toEqual({});
     }
   });

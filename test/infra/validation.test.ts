@@ -41,6 +41,25 @@ describe('Autoscaler props are validated before anything is built', () => {
     expect(build({ endpoints: { kubernetes: { prod: { eks: { name: 'prod' } } } } })).toThrow(/endpoints\.kubernetes\.prod: EKS cluster "prod" is not among the granted clusters \(none\)/);
   });
 
+  it('regression: rejects an EKS endpoint in another region than the stack\'s (its access entry and ARN are built in the stack\'s region), naming the field', () => {
+    // Prepare
+    const stack = (region?: string) => new Stack(new App(), 'S', region ? { env: { account: '123456789012', region } } : {});
+    const endpoints = { kubernetes: { prod: { eks: { name: 'prod', region: 'us-east-1' } } } };
+    const eksClusters = [{ clusterName: 'prod', namespaces: ['web'] }];
+    // Act / Assess
+    expect(() => new Autoscaler(stack('eu-west-1'), 'A', { eksClusters, endpoints })).toThrow(
+      'endpoints.kubernetes.prod.eks.region: "us-east-1"; allowed: the stack\'s region "eu-west-1" (the access entry and eks:DescribeCluster are granted there; deploy an autoscaler in us-east-1 for that cluster)',
+    );
+    expect(() => new Autoscaler(stack(), 'A', { eksClusters, endpoints })).toThrow(/endpoints\.kubernetes\.prod\.eks\.region: "us-east-1" cannot be checked against an environment-agnostic stack/);
+    expect(checkEndpoints(endpoints, { ...granted, stackRegion: 'us-east-1' }).kubernetes.prod).toEqual({ eks: { name: 'prod', region: 'us-east-1' } });
+  });
+
+  it('rejects malformed or empty elastiCacheRegions, naming the entry', () => {
+    expect(build({ elastiCacheRegions: ['eu-west-1', 'moon'] })).toThrow('elastiCacheRegions[1]: "moon"; allowed: an AWS region such as eu-west-1');
+    expect(build({ elastiCacheRegions: [] })).toThrow(/elastiCacheRegions: empty/);
+    expect(() => parseDeploymentConfig({ elastiCacheRegions: ['mars'] })).toThrow(/context "autoscaler"\.elastiCacheRegions\.0: an AWS region such as eu-west-1/);
+  });
+
   it('rejects endpoints too large for the functions\' environment', () => {
     const haproxy = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`lb-${i}`, { address: `haproxy-${i}.internal:9999` }]));
     expect(build({ endpoints: { haproxy } })).toThrow(/bytes of JSON, more than the 3000/);
