@@ -21,7 +21,8 @@ export default async function (): Promise<void> {
   mock.on(GetMetricDataCommand).callsFake(async (input: GetMetricDataCommandInput) => {
     calls += 1;
     await new Promise((r) => setTimeout(r, latencyMs));
-    const at = new Date(input.EndTime!.getTime() - 10_000);
+    // Stamped as CloudWatch stamps it: the start of the last whole period before EndTime.
+    const at = new Date(input.EndTime!.getTime() - input.MetricDataQueries![0]!.MetricStat!.Period! * 1000);
     return { MetricDataResults: input.MetricDataQueries!.map((q) => ({ Id: q.Id, Timestamps: [at], Values: [1] })) };
   });
   const ctx = { endpoints: noEndpoints, signal: new AbortController().signal };
