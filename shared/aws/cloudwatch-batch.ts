@@ -148,20 +148,28 @@ function escape(text: string): string {
 }
 
 /**
+ * Extra GetMetricData calls one chunk may spend isolating rejected requests. One bad request among
+ * 500 costs about 2 × log2(500) ≈ 18 calls; a rejection every request shares (a bad window, say)
+ * would otherwise cost 2 × 500 − 1 calls, all failing.
+ */
+export const maxSplitCalls = 40;
+
+/**
  * A request CloudWatch rejects as a whole (ValidationError, e.g. "Error in expression": one bad
  * metric math expression fails the entire GetMetricData call, HTTP 400) would fail every request
  * batched with it: the call is split in halves until the bad request stands alone, so only it fails.
  */
-async function fetchIsolating(region: string | undefined, window: Window, chunk: readonly CloudWatchRequest[], signal: AbortSignal | undefined): Promise<Map<string, MetricResult>> {
+async function fetchIsolating(region: string | undefined, window: Window, chunk: readonly CloudWatchRequest[], signal: AbortSignal | undefined, budget = { calls: maxSplitCalls }): Promise<Map<string, MetricResult>> {
   const outcome = await fetchChunk(region, window, chunk, signal);
   if (!('rejected' in outcome)) return outcome;
-  if (chunk.length === 1 || !isRequestRejected(outcome.rejected)) {
+  if (chunk.length === 1 || !isRequestRejected(outcome.rejected) || budget.calls < 2) {
     return new Map(chunk.map((request) => [request.key, { error: outcome.message }]));
   }
+  budget.calls -= 2;
   const half = Math.ceil(chunk.length / 2);
   // One half after the other: the split stays inside the worker's share of the call concurrency.
-  const first = await fetchIsolating(region, window, chunk.slice(0, half), signal);
-  const second = await fetchIsolating(region, window, chunk.slice(half), signal);
+  const first = await fetchIsolating(region, window, chunk.slice(0, half), signal, budget);
+  const second = await fetchIsolating(region, window, chunk.slice(half), signal, budget);
   return new Map([...first, ...second]);
 }
 

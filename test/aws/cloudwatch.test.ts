@@ -4,10 +4,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { cloudWatchSource, toCloudWatchRequest } from '../../shared/metrics/cloudwatch.ts';
-import { fetchCloudWatch, queriesFor, windowOf, type CloudWatchRequest } from '../../shared/aws/cloudwatch-batch.ts';
+import { fetchCloudWatch, maxSplitCalls, queriesFor, windowOf, type CloudWatchRequest } from '../../shared/aws/cloudwatch-batch.ts';
 import { aggregate, clearTopologyCache, elastiCacheSource, nodesSetting, setTopologyClock } from '../../shared/metrics/elasticache.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
-import { cloudWatchLike } from './cloudwatch-like.ts';
+import { cloudWatchLike, ValidationError } from './cloudwatch-like.ts';
 import { clusterModeDisabledGroup, clusterModeEnabledGroup } from './elasticache-fixtures.ts';
 import { CloudWatchExpression, CloudWatchMetric, ElastiCacheMetric } from '../../shared/policy/schema.ts';
 
@@ -222,6 +222,18 @@ describe('CloudWatch windows, read against a responder that answers as CloudWatc
     // Assess
     expect(results.get('bad/ratio')).toEqual({ error: expect.stringMatching(/GetMetricData failed: Error in expression q0: Unrecognized identifier m9$/) });
     for (let i = 0; i < 9; i++) expect(results.get(`p${i}/jobs`)).toEqual({ value: 600, timestamp: at(11, 59) });
+  });
+
+  it('a rejection every request shares is not split without end: at most maxSplitCalls extra calls, every request gets the error', async () => {
+    // Prepare: CloudWatch rejects every call (e.g. a window it does not accept)
+    cloudWatch.on(GetMetricDataCommand).rejects(new ValidationError('The parameter StartTime must be less than the parameter EndTime.'));
+    const requests = Array.from({ length: 500 }, (_, i) => ({ ...sumOf('Jobs', { dimensions: { Queue: `q${i}` } }), key: `p${i}/jobs` }));
+    // Act
+    const results = await fetchCloudWatch(requests, { now: () => now });
+    // Assess
+    expect(cloudWatch.commandCalls(GetMetricDataCommand).length).toBeLessThanOrEqual(1 + maxSplitCalls);
+    expect(results.size).toBe(500);
+    for (const result of results.values()) expect(result).toEqual({ error: 'GetMetricData failed: The parameter StartTime must be less than the parameter EndTime.' });
   });
 
   it('validation rejects an expression naming an id its using does not define, naming the field and the id', () => {
