@@ -1,6 +1,7 @@
 /**
  * Every CloudWatch-backed reading of one evaluation (cloudwatch metrics, math expressions and
- * ElastiCache per-node metrics) goes out in GetMetricData calls of at most 500 queries per region.
+ * ElastiCache per-node metrics) goes out in GetMetricData calls of at most 500 queries, one call per
+ * region and [StartTime, EndTime) window (see `windowOf`).
  *
  * The engine calls each metric source's `fetch` concurrently (one per source), so the two sources
  * that read CloudWatch meet here: each `join`s the current round before doing any async work of its
