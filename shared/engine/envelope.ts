@@ -219,12 +219,13 @@ export function evaluateEnvelope(rule: EnvelopeRule, ctx: RuleContext): RuleOutc
     [`peak ${fmt(peak)} at ${rule.peakUtilization}`, peak / (rule.peakUtilization * c)],
   ];
   let level = latest;
+  let warming = '';
   if (intervalMs > 0 && n >= warmCount(rule, intervalMs)) {
     const { mean, deviation } = stats(values, windowCount(rule.meanSeconds, intervalMs), windowCount(rule.deviationSeconds, intervalMs));
     level = mean + rule.z * deviation;
     terms.push([`level ${fmt(mean)}+${rule.z}×${fmt(deviation)}`, level / c]);
   } else {
-    terms.push([`level warming up (${n} values)`, 0]);
+    warming = ` (level warming up: ${n} values)`;
   }
   if (state !== undefined && rule.bursts.length > 0) {
     const rise = dueRise(rule, state.rises, ctx.now);
@@ -240,7 +241,7 @@ export function evaluateEnvelope(rule: EnvelopeRule, ctx: RuleContext): RuleOutc
   }
   const wanted = Math.max(0, Math.ceil(needed - 1e-9));
   const current = ctx.currentReplicas;
-  const text = `${label} at ${fmt(c)} per replica: ${winner[0]} → ${fmt(needed)} replicas`;
+  const text = `${label} at ${fmt(c)} per replica: ${winner[0]}${warming} → ${fmt(needed)} replicas`;
   if (current > 0 && wanted !== current) {
     // As the target rule: within the behavior's tolerance of the current size, keep it.
     const { behavior } = ctx.policy;
