@@ -170,22 +170,35 @@ const halfRootPi = Math.sqrt(Math.PI) / 2;
  * may have been an accident; a phase that rose again is a schedule). 0 when none is due.
  */
 export function dueRise(rule: EnvelopeRule, rises: EnvelopeHistory['rises'], now: number): number {
+  const lead = rule.burstLeadSeconds * 1000;
+  const span = lead + rule.burstHoldSeconds * 1000;
+  // Up to 4 periods (the schema's limit), unrolled into locals: this loop runs over every remembered rise.
+  const b = rule.bursts;
+  const count = b.length;
+  const p0 = count > 0 ? b[0]!.periodSeconds * 1000 : 0, r0 = count > 0 ? b[0]!.remember : 0;
+  const p1 = count > 1 ? b[1]!.periodSeconds * 1000 : 0, r1 = count > 1 ? b[1]!.remember : 0;
+  const p2 = count > 2 ? b[2]!.periodSeconds * 1000 : 0, r2 = count > 2 ? b[2]!.remember : 0;
+  const p3 = count > 3 ? b[3]!.periodSeconds * 1000 : 0, r3 = count > 3 ? b[3]!.remember : 0;
   let due = 0;
   let matches = 0;
-  const lead = rule.burstLeadSeconds * 1000;
-  const hold = rule.burstHoldSeconds * 1000;
-  for (const r of rises) {
-    for (const b of rule.bursts) {
-      const period = b.periodSeconds * 1000;
-      const k = Math.max(1, Math.ceil((now - hold - r.at) / period));
-      if (k <= b.remember && r.at + k * period <= now + lead) {
-        matches++;
-        if (r.rise > due) due = r.rise;
-        break;
-      }
+  for (let i = 0; i < rises.length; i++) {
+    const r = rises[i]!;
+    // From the rise to the end of the window [now − hold, now + lead]: a recurrence k periods after
+    // the rise falls in the window when this is k periods plus at most `span`, k from 1 to remember.
+    const since = now + lead - r.at;
+    if (recurs(since, p0, r0, span) || (count > 1 && (recurs(since, p1, r1, span) || (count > 2 && (recurs(since, p2, r2, span) || (count > 3 && recurs(since, p3, r3, span))))))) {
+      matches++;
+      if (r.rise > due) due = r.rise;
     }
   }
   return matches >= rule.burstMinRepeats ? due : 0;
+}
+
+function recurs(since: number, period: number, remember: number, span: number): boolean {
+  if (period === 0 || since < period) return false;
+  // floor and subtract, not %: a floating-point remainder of epoch milliseconds is several times slower.
+  const k = Math.floor(since / period);
+  return k <= remember && since - k * period <= span;
 }
 
 function fmt(n: number): string {
@@ -214,34 +227,35 @@ export function evaluateEnvelope(rule: EnvelopeRule, ctx: RuleContext): RuleOutc
     const peakCount = Math.min(n, Math.round((rule.peakSeconds * 1000) / intervalMs) + 1);
     for (let i = n - peakCount; i < n; i++) if (values[i]! > peak) peak = values[i]!;
   }
-  const terms: Array<[string, number]> = [
-    [`rise ${fmt(latest)}+${fmt(increase)}`, (latest + increase) / c],
-    [`peak ${fmt(peak)} at ${rule.peakUtilization}`, peak / (rule.peakUtilization * c)],
-  ];
+  // The terms in units of C; the text is written for the winner only (decide runs at 100k+/s).
+  const riseTerm = (latest + increase) / c;
+  const peakTerm = peak / (rule.peakUtilization * c);
+  let levelTerm = 0;
+  let mean = 0;
+  let deviation = 0;
   let level = latest;
   let warming = '';
   if (intervalMs > 0 && n >= warmCount(rule, intervalMs)) {
-    const { mean, deviation } = stats(values, windowCount(rule.meanSeconds, intervalMs), windowCount(rule.deviationSeconds, intervalMs));
+    ({ mean, deviation } = stats(values, windowCount(rule.meanSeconds, intervalMs), windowCount(rule.deviationSeconds, intervalMs)));
     level = mean + rule.z * deviation;
-    terms.push([`level ${fmt(mean)}+${rule.z}×${fmt(deviation)}`, level / c]);
+    levelTerm = level / c;
   } else {
     warming = ` (level warming up: ${n} values)`;
   }
-  if (state !== undefined && rule.bursts.length > 0) {
-    const rise = dueRise(rule, state.rises, ctx.now);
-    if (rise > 0) terms.push([`remembered burst +${fmt(rise)}`, (Math.max(level, latest) + rise) / c]);
-  }
-  let needed = 0;
-  let winner = terms[0]!;
-  for (const term of terms) {
-    if (term[1] > needed) {
-      needed = term[1];
-      winner = term;
-    }
-  }
+  const rise = state !== undefined && rule.bursts.length > 0 ? dueRise(rule, state.rises, ctx.now) : 0;
+  const burstTerm = rise > 0 ? (Math.max(level, latest) + rise) / c : 0;
+  const needed = Math.max(riseTerm, peakTerm, levelTerm, burstTerm);
+  const why = () =>
+    needed === burstTerm
+      ? `remembered burst +${fmt(rise)} on ${fmt(Math.max(level, latest))}`
+      : needed === levelTerm
+        ? `level ${fmt(mean)}+${rule.z}×${fmt(deviation)}`
+        : needed === peakTerm
+          ? `peak ${fmt(peak)} at ${rule.peakUtilization}`
+          : `rise ${fmt(latest)}+${fmt(increase)}`;
   const wanted = Math.max(0, Math.ceil(needed - 1e-9));
   const current = ctx.currentReplicas;
-  const text = `${label} at ${fmt(c)} per replica: ${winner[0]}${warming} → ${fmt(needed)} replicas`;
+  const text = `${label} at ${fmt(c)} per replica: ${why()}${warming} → ${fmt(needed)} replicas`;
   if (current > 0 && wanted !== current) {
     // As the target rule: within the behavior's tolerance of the current size, keep it.
     const { behavior } = ctx.policy;
