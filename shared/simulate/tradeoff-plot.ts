@@ -20,9 +20,9 @@ export interface TradeoffInput {
 }
 
 const colors = ['#1f77b4', '#e6550d', '#2ca02c', '#9467bd'];
-const panelWidth = 520;
+const panelWidth = 800;
 const panelHeight = 380;
-const margin = { left: 80, right: 24, top: 70, bottom: 56 };
+const margin = { left: 80, right: 24, top: 100, bottom: 56 };
 
 /** One panel per series side by side (the traces' scales differ by orders of magnitude). */
 export function renderTradeoffSvg(input: TradeoffInput): string {
@@ -32,7 +32,8 @@ export function renderTradeoffSvg(input: TradeoffInput): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="white"/>`,
     `<text x="12" y="22" font-size="15">${escapeXml(input.title)}</text>`,
-    `<text x="12" y="42" fill="#555">x: replica-minutes (cost), y: under-provisioned minutes (risk); points labelled ${escapeXml(input.param)}=value; ◆ the HPA baseline; shaded: ≤ 0.5× its under-provisioned minutes at ≤ 1.0× its replica-minutes</text>`,
+    `<text x="12" y="44" fill="#555">x: replica-minutes (cost), y: under-provisioned minutes (risk); one point per ${escapeXml(input.param)}=value.</text>`,
+    `<text x="12" y="62" fill="#555">◆ the HPA baseline; shaded: at most 0.5× its under-provisioned minutes at no more than its replica-minutes.</text>`,
   ];
   input.series.forEach((series, s) => {
     const x0 = s * (panelWidth + margin.left + margin.right) + margin.left;
