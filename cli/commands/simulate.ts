@@ -9,12 +9,14 @@ import { renderPlotSvg } from '../../shared/simulate/plot.ts';
 import { rescalePolicy } from '../../shared/simulate/rescale.ts';
 import { defaultCeiling, simulate, type SimulationResult, type SimulationSummary } from '../../shared/simulate/simulate.ts';
 import { readTrace } from '../../shared/simulate/trace.ts';
+import { parseSweep, withParameter, type Sweep } from '../../shared/simulate/sweep.ts';
+import { renderTradeoffSvg } from '../../shared/simulate/tradeoff-plot.ts';
 
 export const summary = 'Replay a per-minute request trace through a policy (and an HPA baseline) with the production decide code';
 
 const help = `Usage: autoscaler simulate --policy P --trace T.csv[.gz] [--per-replica C] [--startup M]
                            [--baseline hpa|none] [--ceiling N] [--from M] [--to M]
-                           [--plot FILE.svg] [--json]
+                           [--sweep PARAM=a,b,c] [--plot FILE.svg] [--json]
 
 Replays a trace through the same decide() the functions run, under one fixed model:
   - a decision every minute; at minute t every metric of the policy reads the demand of
@@ -29,7 +31,7 @@ Options:
   --trace T         "minute,requests" CSV, gzip accepted, header optional
                     (minutes missing between two rows count as 0 requests)
   --per-replica C   requests per minute one serving replica handles. Default: the perReplica
-                    of the policy's target rule; required when the policy has none
+                    of the policy's target or envelope rule; required when the policy has none
   --written-for C0  the per-replica load the policy's thresholds were written for; they are
                     rescaled by C/C0 (steps thresholds, perReplica, stepAdjust bounds), so a
                     template such as examples/recommended.yaml (C0 = 1000) replays on any trace
@@ -38,7 +40,13 @@ Options:
                     every HPA default behavior, min 1, max 1000; none: the policy only
   --ceiling N       deployment-wide replica ceiling given to decide (default ${defaultCeiling})
   --from M, --to M  replay only trace minutes M with from <= M < to
-  --plot FILE.svg   draw demand, serving capacity and replicas over time
+  --sweep P=a,b,c   replay once per value of one parameter and print the trade-off table:
+                    P is a rule field (z, peakUtilization, …: the first rule that has it) or
+                    a dotted path in the policy (behavior.scaleDown.tolerance); at most 20
+                    values, each validated as the policy is
+  --plot FILE.svg   draw demand, serving capacity and replicas over time; with --sweep,
+                    under-provisioned minutes against replica-minutes, one point per value,
+                    with the HPA baseline marked
   --json            print the figures as JSON instead of a table
   --help            show this help
 
@@ -50,7 +58,8 @@ Figures:
   actions                  minutes whose decision changed the desired replicas
   peakReplicas             most replicas at once (serving or starting)
 
---json prints the policy's figures at the top level, and the baseline's under "baseline"
+With --sweep, --json prints {"param": P, "points": [{"value": a, <figures>}, …], "baseline": {…}}.
+Otherwise --json prints the policy's figures at the top level, and the baseline's under "baseline"
 (absent with --baseline none):
   {"minutes": 84332, "underProvisionedMinutes": 12, "replicaMinutes": 901234, "actions": 345,
    "peakReplicas": 17, "baseline": {"minutes": 84332, "underProvisionedMinutes": ..., ...}}`;
@@ -66,6 +75,7 @@ const options = {
   from: { type: 'string' },
   to: { type: 'string' },
   plot: { type: 'string' },
+  sweep: { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
@@ -118,7 +128,51 @@ async function simulateCommand(args: string[]): Promise<number> {
   }
   const window = { from: fromMinute - trace.firstMinute, to: toMinute - trace.firstMinute };
 
+  let sweep: Sweep | undefined;
+  if (values.sweep !== undefined) {
+    try {
+      sweep = parseSweep(values.sweep);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const progress = progressReporter();
+  if (sweep) {
+    const variants = sweep.values.map((value) => {
+      try {
+        const swept = withParameter(loaded, sweep.param, value);
+        return { value, policy: writtenFor === undefined ? swept : rescalePolicy(swept, perReplica / writtenFor) };
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
+    });
+    const runOptions = { perReplica, startupMinutes: startup, ceiling, ...window };
+    const points = variants.map(({ value, policy: variant }) => ({
+      value,
+      ...summaryOf(simulate(variant, trace.demand, { ...runOptions, onProgress: (done, total) => progress(`${sweep.param}=${value}`, done, total) })),
+    }));
+    const baseline = baselineName === 'hpa' ? summaryOf(simulate(hpaBaseline(perReplica), trace.demand, { ...runOptions, onProgress: (done, total) => progress('HPA baseline', done, total) })) : undefined;
+    progress.end();
+    if (values.plot) {
+      const svg = renderTradeoffSvg({
+        title: `${basename(values.trace)}: policy ${policy.id} swept over ${sweep.param}, C = ${perReplica} requests/min per replica, startup ${startup} min`,
+        param: sweep.param,
+        series: [{
+          name: `${basename(values.trace)} (C = ${perReplica})`,
+          points: points.map((p) => ({ label: `${sweep.param}=${p.value}`, replicaMinutes: p.replicaMinutes, underProvisionedMinutes: p.underProvisionedMinutes })),
+          ...(baseline ? { baseline: { label: 'HPA baseline', replicaMinutes: baseline.replicaMinutes, underProvisionedMinutes: baseline.underProvisionedMinutes } } : {}),
+        }],
+      });
+      await writeFile(values.plot, svg);
+    }
+    if (values.json) {
+      console.log(JSON.stringify({ param: sweep.param, points, ...(baseline ? { baseline } : {}) }));
+      return 0;
+    }
+    console.log([`${basename(values.trace)}: minutes ${fromMinute}..${toMinute - 1}, C = ${perReplica} requests/min per replica, startup ${startup} min, policy ${policy.id} swept over ${sweep.param}`, '', ...sweepTable(sweep.param, points, baseline)].join('\n'));
+    if (values.plot) console.log(`\nplot written to ${values.plot}`);
+    return 0;
+  }
   const common = { perReplica, startupMinutes: startup, ceiling, ...window, keepSeries: values.plot !== undefined };
   const policyRun = simulate(policy, trace.demand, { ...common, onProgress: (done, total) => progress(`policy ${policy.id}`, done, total) });
   const baselineRun = baselineName === 'hpa' ? simulate(hpaBaseline(perReplica), trace.demand, { ...common, onProgress: (done, total) => progress('HPA baseline', done, total) }) : undefined;
@@ -179,6 +233,25 @@ function comparisonTable(policyLabel: string, policy: SimulationSummary, baselin
   return lines;
 }
 
+/** One row per swept value (and the baseline), with ratios against the baseline side by side. */
+function sweepTable(param: string, points: Array<SimulationSummary & { value: number }>, baseline: SimulationSummary | undefined): string[] {
+  const header = [param, 'under-provisioned min', 'replica-minutes', 'actions', 'peak replicas', ...(baseline ? ['under vs HPA', 'replica-min vs HPA', 'actions vs HPA'] : [])];
+  const row = (label: string, r: SimulationSummary) => [
+    label,
+    r.underProvisionedMinutes.toLocaleString('en-US'),
+    r.replicaMinutes.toLocaleString('en-US'),
+    r.actions.toLocaleString('en-US'),
+    r.peakReplicas.toLocaleString('en-US'),
+    ...(baseline ? [ratio(r.underProvisionedMinutes, baseline.underProvisionedMinutes), ratio(r.replicaMinutes, baseline.replicaMinutes), ratio(r.actions, baseline.actions)] : []),
+  ];
+  const table = [header, ...points.map((p) => row(String(p.value), p)), ...(baseline ? [row('HPA baseline', baseline)] : [])];
+  const widths = header.map((_, c) => Math.max(...table.map((r) => r[c]!.length)));
+  const lines = table.map((r) => r.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join('   ').trimEnd());
+  lines.splice(1, 0, widths.map((w) => '-'.repeat(w)).join('   '));
+  lines.push('', 'Lower under-provisioned minutes cost replica-minutes: pick the row whose risk you accept.');
+  return lines;
+}
+
 function ratio(a: number, b: number): string {
   if (b === 0) return a === 0 ? '1.00' : 'n/a';
   return (a / b).toFixed(2);
@@ -207,20 +280,20 @@ function positiveNumber(name: string, given: string): number {
  * unscaled answers a question nobody asked: say so (on stderr, so --json output stays clean).
  */
 function warnIfWrittenForAnotherSize(policy: Policy, perReplica: number): void {
-  const target = rulesOf(policy).find((rule) => rule.type === 'target');
+  const target = rulesOf(policy).find((rule) => rule.type === 'target' || rule.type === 'envelope');
   if (!target) return;
   const ratio = Math.max(target.perReplica / perReplica, perReplica / target.perReplica);
   if (ratio < 4) return;
   console.error(
-    `autoscaler simulate: warning: the policy's target rule aims at ${target.perReplica} per replica but --per-replica is ${perReplica} (${ratio.toFixed(0)}x apart): ` +
+    `autoscaler simulate: warning: the policy's ${target.type} rule aims at ${target.perReplica} per replica but --per-replica is ${perReplica} (${ratio.toFixed(0)}x apart): ` +
       `it looks written for replicas of another size; pass --written-for C0 (the load per replica it was written for) to rescale its thresholds`,
   );
 }
 
 function perReplicaOf(policy: Policy, given: string | undefined): number {
   if (given !== undefined) return positiveNumber('--per-replica', given);
-  const target = rulesOf(policy).find((rule) => rule.type === 'target');
-  if (!target) throw new UsageError(`--per-replica is required: policy "${policy.id}" has no target rule to take it from`);
+  const target = rulesOf(policy).find((rule) => rule.type === 'target' || rule.type === 'envelope');
+  if (!target) throw new UsageError(`--per-replica is required: policy "${policy.id}" has no target or envelope rule to take it from`);
   return target.perReplica;
 }
 

@@ -2,6 +2,7 @@
  * The decision engine: rule → raw desired → HPA behavior → bounds → suspend. Pure.
  */
 import { rulesOf } from '../policy/schema.ts';
+import { advanceEnvelopes } from './envelope.ts';
 import { limitRate, policyName, stabilize, type RateLimited } from './behavior.ts';
 import { evaluateRule, type RuleOutcome } from './rules.ts';
 import type { BehaviorHistory, Decision, DecisionInput, NotScaledReason } from './types.ts';
@@ -28,7 +29,10 @@ import type { BehaviorHistory, Decision, DecisionInput, NotScaledReason } from '
  * the history returned here is what the history would have been, so a dry run shows what the policy
  * would really do. The caller stores `history` only if it acts (or in dry run, to keep simulating).
  */
-export function decide(input: DecisionInput): Decision {
+export function decide(given: DecisionInput): Decision {
+  // Envelope rules see this reading as part of their recent values; the state is saved with the history.
+  const envelopeHistory = advanceEnvelopes(given.policy, given.history, given.metrics, given.now);
+  const input = envelopeHistory === given.history ? given : { ...given, history: envelopeHistory };
   const { policy, currentReplicas: current, now, history } = input;
   const behavior = policy.behavior;
   const maxReplicas = Math.max(0, Math.min(policy.capacity.max, input.ceiling));

@@ -2,7 +2,8 @@
  * The three rule types, each turning metric readings into a raw desired replica count (before
  * behavior and bounds). Pure: no clock, no I/O.
  */
-import type { Policy, StepAdjustRule, StepsRule, TargetRule } from '../policy/schema.ts';
+import type { Policy, Rule, StepAdjustRule, StepsRule, TargetRule } from '../policy/schema.ts';
+import { evaluateEnvelope } from './envelope.ts';
 import type { AlarmContext, BehaviorHistory, MetricReading } from './types.ts';
 
 export type RuleOutcome =
@@ -232,7 +233,7 @@ export function evaluateStepAdjust(rule: StepAdjustRule, ctx: RuleContext): Rule
   return { kind: 'desired', replicas: desired, text: `${stepText} → ${desired} replicas` };
 }
 
-export function evaluateRule(rule: StepsRule | TargetRule | StepAdjustRule, ctx: RuleContext): RuleOutcome {
+export function evaluateRule(rule: Rule, ctx: RuleContext): RuleOutcome {
   switch (rule.type) {
     case 'steps':
       return evaluateSteps(rule, ctx);
@@ -240,5 +241,7 @@ export function evaluateRule(rule: StepsRule | TargetRule | StepAdjustRule, ctx:
       return evaluateTarget(rule, ctx);
     case 'stepAdjust':
       return evaluateStepAdjust(rule, ctx);
+    case 'envelope':
+      return evaluateEnvelope(rule, ctx);
   }
 }

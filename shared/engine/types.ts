@@ -3,6 +3,7 @@
  * function of these: no clock, no I/O. The caller persists `history` between evaluations.
  */
 import type { Policy } from '../policy/schema.ts';
+import type { EnvelopeHistory } from './envelope.ts';
 
 /** One metric reading; `undefined` in a map means the metric had no datapoint (never read as zero). */
 export interface MetricReading {
@@ -42,6 +43,11 @@ export interface BehaviorHistory {
    * so a metric keeps at most 61 entries. Absent when no rule uses it.
    */
   readonly readings?: Readonly<Record<string, ReadonlyArray<{ readonly at: number; readonly value: number }>>>;
+  /**
+   * Envelope rules' state by metric id (recent per-interval values and remembered sharp rises,
+   * bounded: see shared/engine/envelope.ts). Absent when no rule uses it.
+   */
+  readonly envelope?: Readonly<Record<string, EnvelopeHistory>>;
 }
 
 export const emptyHistory: BehaviorHistory = { recommendations: [], events: [] };

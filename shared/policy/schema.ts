@@ -262,6 +262,46 @@ export const TargetRule = z
   })
   .register(z.globalRegistry, { description: 'Keep the metric per replica near a target value (HPA AverageValue).' });
 
+/** One period at whose phase past sharp rises are remembered (an envelope rule's `bursts`). */
+export const BurstPeriod = z.strictObject({
+  /** The period, in seconds (5 minutes to 7 days): a rise seen at phase φ is expected again at φ one period later. */
+  periodSeconds: z.number().check(z.int(), z.minimum(300), z.maximum(7 * 86_400)),
+  /** How many periods a rise is remembered (its TTL is periodSeconds × remember). */
+  remember: z.number().check(z.int(), z.minimum(1), z.maximum(1000)),
+});
+
+export const EnvelopeRule = z
+  .strictObject({
+    type: z.literal('envelope'),
+    metric: metricId,
+    /** C: the metric's value one replica serves at full utilisation. Every other parameter is relative to it or dimensionless. */
+    perReplica: z.number().check(z.positive()),
+    /** Level: replicas for `mean + z × deviation` of the recent values. The mean's window, seconds. */
+    meanSeconds: z._default(z.number().check(z.int(), z.minimum(60), z.maximum(7200)), 1800),
+    /** The standard deviation's window, seconds (longer than the mean's: noise is a slower property than the load). */
+    deviationSeconds: z._default(z.number().check(z.int(), z.minimum(60), z.maximum(7200)), 3600),
+    /** Deviations above the mean to provision for: higher covers more noise, costs replica-minutes. */
+    z: z._default(z.number().check(z.minimum(0), z.maximum(10)), 2.5),
+    /** Rise guard: the recent maximum (this window, seconds) is served at this utilisation of C. */
+    peakSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 300),
+    peakUtilization: z._default(z.number().check(z.minimum(0.1), z.maximum(1)), 0.85),
+    /** Periods at whose phase sharp rises are remembered and pre-scaled for; empty: no burst memory. */
+    bursts: z._default(z.array(BurstPeriod).check(z.maxLength(4)), []),
+    /** A value counts as a sharp rise when it is at least this many times the lower of the two values before it… */
+    burstMinRatio: z._default(z.number().check(z.minimum(1), z.maximum(100)), 2),
+    /** …and above it by at least this many recent standard deviations (so noise never counts). */
+    burstMinSigmas: z._default(z.number().check(z.minimum(0), z.maximum(100)), 10),
+    /** Pre-scale for a phase once at least this many remembered rises fall on it (1: any rise seen once). */
+    burstMinRepeats: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(100)), 2),
+    /** Pre-scale this long before a remembered rise's phase (covers the metric's lag and a replica's startup). */
+    burstLeadSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 60),
+    /** …and keep the pre-scaling this long after it (until the reactive part has seen the rise). */
+    burstHoldSeconds: z._default(z.number().check(z.int(), z.minimum(0), z.maximum(3600)), 0),
+  })
+  .register(z.globalRegistry, {
+    description: 'Noise- and burst-aware: recent mean + z deviations, a guard for rises, and pre-scaling for sharp rises remembered at their phase of a period.',
+  });
+
 export const StepAdjustment = z
   .strictObject({
     /** Lower bound, relative to the threshold (inclusive). Omit for negative infinity. */
@@ -301,7 +341,7 @@ export const StepAdjustRule = z
   )
   .register(z.globalRegistry, { description: 'AWS Application Auto Scaling step scaling, for alarm-driven policies.' });
 
-export const Rule = z.discriminatedUnion('type', [StepsRule, TargetRule, StepAdjustRule]);
+export const Rule = z.discriminatedUnion('type', [StepsRule, TargetRule, StepAdjustRule, EnvelopeRule]);
 
 // ---------------------------------------------------------------- behavior (Kubernetes HPA v2, field for field)
 
@@ -438,6 +478,7 @@ export type Rule = z.output<typeof Rule>;
 export type StepsRule = z.output<typeof StepsRule>;
 export type TargetRule = z.output<typeof TargetRule>;
 export type StepAdjustRule = z.output<typeof StepAdjustRule>;
+export type EnvelopeRule = z.output<typeof EnvelopeRule>;
 export type Behavior = z.output<typeof Behavior>;
 export type ScalingPolicy = z.output<typeof ScalingPolicy>;
 export type LoadBalancer = z.output<typeof LoadBalancer>;

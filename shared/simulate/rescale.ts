@@ -14,6 +14,7 @@ export function rescalePolicy(policy: Policy, factor: number): Policy {
       case 'steps':
         return { ...rule, steps: rule.steps.map(([threshold, replicas]) => [threshold * factor, replicas] as [number, number]) };
       case 'target':
+      case 'envelope':
         return { ...rule, perReplica: rule.perReplica * factor };
       case 'stepAdjust':
         return {

@@ -114,3 +114,63 @@ describe('autoscaler simulate', () => {
     expect(badLine.status).toBe(1);
   });
 });
+
+// An envelope policy and a noisy trace with a burst, for --sweep.
+const envelopeFile = (z: number) => {
+  const file = join(dir, `envelope-${z}.yaml`);
+  writeFileSync(file, [
+    `id: envelope-${z}`,
+    'target: { type: kubernetes, cluster: c, namespace: web, kind: Deployment, name: web }',
+    'capacity: { min: 1, max: 50 }',
+    'metrics: [{ id: requests, source: cloudwatch, namespace: App, name: Requests }]',
+    `rule: { type: envelope, metric: requests, perReplica: 10, z: ${z} }`,
+    'behavior: { tolerance: 0, scaleUp: { stabilizationWindowSeconds: 0 }, scaleDown: { stabilizationWindowSeconds: 0 } }',
+    '',
+  ].join('\n'));
+  return file;
+};
+const noisyTrace = join(dir, 'noisy.csv');
+writeFileSync(noisyTrace, `minute,requests\n${Array.from({ length: 240 }, (_, i) => `${i},${(i % 60 >= 50 ? 200 : 40) + ((i * 7919) % 23)}`).join('\n')}\n`);
+
+describe('autoscaler simulate --sweep', () => {
+  it('--json gives, per value, the figures a policy written with that value gives alone', () => {
+    // Act
+    const swept = autoscaler('simulate', '--policy', envelopeFile(2), '--trace', noisyTrace, '--sweep', 'z=1,3', '--json');
+    const alone = [1, 3].map((z) => JSON.parse(autoscaler('simulate', '--policy', envelopeFile(z), '--trace', noisyTrace, '--json').stdout));
+    // Assess
+    expect(swept.stderr).toBe('');
+    expect(swept.status).toBe(0);
+    const { param, points, baseline } = JSON.parse(swept.stdout);
+    expect(param).toBe('z');
+    expect(points).toEqual(alone.map(({ baseline: _, ...figures }, i) => ({ value: [1, 3][i], ...figures })));
+    expect(baseline).toEqual(alone[0].baseline);
+    expect(points[1].replicaMinutes).toBeGreaterThan(points[0].replicaMinutes);
+  });
+
+  it('prints the trade-off table with the HPA baseline and, with --plot, draws one point per value and the baseline', () => {
+    // Act
+    const svgPath = join(dir, 'sweep.svg');
+    const { status, stdout } = autoscaler('simulate', '--policy', envelopeFile(2), '--trace', noisyTrace, '--sweep', 'z=1,2,3', '--plot', svgPath);
+    // Assess
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^1 .*\n2 .*\n3 .*\nHPA baseline /m);
+    const svg = readFileSync(svgPath, 'utf8');
+    expect(svg.match(/<circle /g)).toHaveLength(3);
+    expect(svg).toContain('HPA baseline');
+    expect(svg).toContain('z=3');
+  });
+
+  it('names a value that is not a number, a value out of the field’s range and a field no rule has', () => {
+    // Act
+    const notNumber = autoscaler('simulate', '--policy', envelopeFile(2), '--trace', noisyTrace, '--sweep', 'z=1,abc');
+    const outOfRange = autoscaler('simulate', '--policy', envelopeFile(2), '--trace', noisyTrace, '--sweep', 'z=1,20');
+    const unknown = autoscaler('simulate', '--policy', envelopeFile(2), '--trace', noisyTrace, '--sweep', 'zz=1');
+    // Assess
+    expect(notNumber.status).toBe(2);
+    expect(notNumber.stderr).toContain('--sweep z: "abc" is not a number');
+    expect(outOfRange.status).toBe(2);
+    expect(outOfRange.stderr).toMatch(/--sweep z=20: rule\.z: .*10/);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain('no rule of policy "envelope-2" has a field "zz"');
+  });
+});

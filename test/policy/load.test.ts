@@ -81,8 +81,8 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     const number = errorsOf({ ...validPolicy, rule: 5 });
 
     // Assess
-    expect(missing).toEqual(['p.yaml: rule: required field is missing (expected an object with type: steps | target | stepAdjust or a list)']);
-    expect(number).toEqual(['p.yaml: rule: 5 is not allowed (expected an object with type: steps | target | stepAdjust or a list)']);
+    expect(missing).toEqual(['p.yaml: rule: required field is missing (expected an object with type: steps | target | stepAdjust | envelope or a list)']);
+    expect(number).toEqual(['p.yaml: rule: 5 is not allowed (expected an object with type: steps | target | stepAdjust | envelope or a list)']);
   });
 
   it('min > max', () => {
@@ -125,7 +125,7 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
 
     // Assess
     expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes)']);
-    expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust)']);
+    expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust, envelope)']);
     expect(source).toEqual(['p.yaml: metrics[0].source: "prometheus" is not a known source (allowed: cloudwatch, elasticache, haproxy, redis)']);
   });
 
