@@ -33,6 +33,8 @@ import { metricDimensions, metricNames, metricNamespace, metricServiceName, metr
 import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
 import { bundling, handlerEntries } from './bundling.ts';
 import { checkEndpoints } from './endpoints-check.ts';
+import { pluginIamStatements } from '../shared/plugins/catalog.ts';
+import type { IamContext } from '../shared/plugins/descriptor.ts';
 
 /** The Kubernetes group the access entries put the function role in; examples/eks/rbac.yaml binds it. */
 export const kubernetesScalerGroup = 'autoscaler-scalers';
@@ -139,7 +141,7 @@ export class Autoscaler extends Construct {
       description: 'Runs the autoscaler functions: reads policies, keeps state, writes the audit, scales the named targets.',
     });
     const role = this.functionRole;
-    this.grantPermissions(role, secrets, eksClusters);
+    this.grantPermissions(role, secrets, eksClusters, endpoints);
     if (props.vpc) {
       // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
       role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
@@ -247,7 +249,21 @@ export class Autoscaler extends Construct {
     return table;
   }
 
-  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[]): void {
+  /** ARNs in this stack's partition and account, for the plug-ins' IAM (shared/plugins/descriptor.ts). */
+  private iamContext(): IamContext {
+    return {
+      arn: ({ service, resource, resourceName, separator, region }) =>
+        Stack.of(this).formatArn({
+          service,
+          resource,
+          ...(resourceName !== undefined ? { resourceName } : {}),
+          ...(region !== undefined ? { region } : {}),
+          arnFormat: separator === ':' ? ArnFormat.COLON_RESOURCE_NAME : ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+    };
+  }
+
+  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[], endpoints: Endpoints): void {
     // Policies are only read by the functions (the CLI writes them); state is read and written;
     // the audit is appended to (conditional puts), never read by the functions.
     // Named actions rather than grantReadData/grantReadWriteData: no Scan, no streams, no index ARNs.
@@ -255,22 +271,14 @@ export class Autoscaler extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'KeepState', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [this.tables.state.tableArn] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'AppendAudit', actions: ['dynamodb:PutItem'], resources: [this.tables.audit.tableArn] }));
 
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReadMetrics',
-      actions: ['cloudwatch:GetMetricData'],
-      // GetMetricData has no resource-level permissions: "*" is the only valid resource.
-      resources: ['*'],
-    }));
-    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData supports no resource-level permission; it is the only action granted on "*".');
-
-    const elastiCache = (resource: string) => Stack.of(this).formatArn({ service: 'elasticache', resource, resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DescribeElastiCache',
-      actions: ['elasticache:DescribeCacheClusters', 'elasticache:DescribeReplicationGroups'],
-      resources: [elastiCache('cluster'), elastiCache('replicationgroup')],
-    }));
-    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('cluster'))}]`, 'Policies name ElastiCache clusters at run time (stored in DynamoDB), so describe is granted on this account and region\'s clusters; describe reveals no data.');
-    acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, elastiCache('replicationgroup'))}]`, 'Policies name ElastiCache replication groups at run time, so describe is granted on this account and region\'s groups; describe reveals no data.');
+    // What each plug-in needs, from its descriptor (shared/plugins/catalog.ts): static grants, then
+    // grants for the configured endpoints of each kind (e.g. aps:QueryMetrics on named AMP workspaces).
+    for (const statement of pluginIamStatements(endpoints, this.iamContext())) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: statement.sid, actions: [...statement.actions], resources: [...statement.resources] }));
+      for (const resource of statement.resources) {
+        if (statement.wildcardReason && resource.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`, statement.wildcardReason(resource));
+      }
+    }
 
     if (eksClusters.length > 0) {
       role.addToPolicy(new iam.PolicyStatement({
