@@ -227,6 +227,28 @@ export class Autoscaler extends Construct {
     this.dashboard = this.newDashboard(props.dashboardName ?? `${stack.stackName}-autoscaler`, props.dashboardTargets ?? []);
   }
 
+  /**
+   * Lets an operator's role query the audit (`autoscaler audit`): reads of the audit table and its
+   * indexes, each named (no wildcard), nothing else (no write, no Scan).
+   */
+  grantReadAudit(grantee: iam.IGrantable): iam.Grant {
+    const audit = this.tables.audit.tableArn;
+    const indexes = tableDesigns.audit.globalSecondaryIndexes.map((index) => `${audit}/index/${index.indexName}`);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [audit, ...indexes] });
+  }
+
+  /**
+   * Lets an operator's role apply, list and delete policies (`autoscaler apply/policy`): exactly the
+   * calls shared/state/policies.ts makes on the policies table, and nothing on state or the audit.
+   */
+  grantManagePolicies(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.tables.policies.tableArn],
+    });
+  }
+
   private table(id: string, design: TableDesign, removalPolicy: RemovalPolicy, protect: boolean): dynamodb.Table {
     const table = new dynamodb.Table(this, id, {
       partitionKey: attribute(design.partitionKey),

@@ -81,12 +81,20 @@ async function queryFunction(endpointName: string, endpoint: Endpoint, ctx: Plug
     const response = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal });
     const text = await response.text();
     if (text.length > maxResponseBytes) throw new Error(`answer of ${text.length} bytes, more than ${maxResponseBytes}`);
+    let parsed: unknown;
     try {
-      return JSON.parse(text);
+      parsed = JSON.parse(text);
     } catch {
       // 4xx/5xx from a proxy in front of Prometheus is not JSON: name the status, not the body.
       throw new Error(`HTTP ${response.status} ${response.statusText || ''}`.trim() + (response.ok ? ': not JSON' : ''));
     }
+    // Prometheus answers a bad query with 400 and {status: "error"} (read as such); anything else
+    // that failed (AMP's 403 on a bad signature or a missing aps:QueryMetrics) names its status.
+    if (!response.ok && (parsed as { status?: unknown })?.status === undefined) {
+      const message = (parsed as { message?: unknown })?.message;
+      throw new Error(`HTTP ${response.status} ${response.statusText || ''}`.trim() + (typeof message === 'string' ? `: ${message.slice(0, 200)}` : ''));
+    }
+    return parsed;
   };
   if ('amp' in endpoint) {
     const base = new URL(`${(options.ampBaseUrl ?? ampBaseUrl)(endpoint.amp)}/api/v1/query`);
