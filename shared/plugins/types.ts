@@ -1,7 +1,8 @@
 /**
  * The three kinds of plug-in, one small interface each (after KEDA's scaler interface).
- * Adding a metric source, a scale target or a load balancer is adding one file that
- * implements one of these, and one line in shared/plugins/registry.ts.
+ * Adding a metric source, a scale target or a load balancer is adding one folder under
+ * shared/plugins/<kind>/<name>/ (a descriptor, shared/plugins/descriptor.ts, and an implementation
+ * of one of these) and one line in shared/plugins/catalog.ts.
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
