@@ -7,7 +7,7 @@
 import type * as z from 'zod/mini';
 import { Endpoints } from '../shared/config/endpoints.ts';
 import { endpointKinds } from '../shared/plugins/catalog.ts';
-import type { LambdaCheckContext } from '../shared/plugins/descriptor.ts';
+import type { EndpointKind, LambdaCheckContext } from '../shared/plugins/descriptor.ts';
 
 export interface EndpointsCheckContext {
   /** Clusters the stack grants access to. */
@@ -36,10 +36,10 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
     },
   };
   // Each endpoint kind brings its own checks (shared/plugins/<kind>/<name>/descriptor.ts).
-  for (const kind of endpointKinds) {
+  for (const kind of endpointKinds as readonly EndpointKind<string, any>[]) {
     if (!kind.checkForLambda) continue;
     const configured = (endpoints as Record<string, Record<string, unknown>>)[kind.kind] ?? {};
-    for (const [endpointName, endpoint] of Object.entries(configured)) (kind.checkForLambda as (n: string, e: unknown, c: LambdaCheckContext) => void)(endpointName, endpoint, check);
+    for (const [endpointName, endpoint] of Object.entries(configured)) kind.checkForLambda(endpointName, endpoint, check);
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return endpoints;

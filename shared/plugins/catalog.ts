@@ -13,6 +13,7 @@ import { elastiCacheDescriptor } from './metrics/elasticache/descriptor.ts';
 import { haproxyMetricDescriptor } from './metrics/haproxy/descriptor.ts';
 import { prometheusMetricDescriptor } from './metrics/prometheus/descriptor.ts';
 import { redisMetricDescriptor } from './metrics/redis/descriptor.ts';
+import { scrapeMetricDescriptor } from './metrics/scrape/descriptor.ts';
 import { dockerTargetDescriptor } from './targets/docker/descriptor.ts';
 import { kubernetesTargetDescriptor } from './targets/kubernetes/descriptor.ts';
 
@@ -22,6 +23,7 @@ export const metricSourceCatalog = [
   haproxyMetricDescriptor,
   redisMetricDescriptor,
   prometheusMetricDescriptor,
+  scrapeMetricDescriptor,
 ] as const;
 
 export const targetCatalog = [dockerTargetDescriptor, kubernetesTargetDescriptor] as const;

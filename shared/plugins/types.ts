@@ -18,6 +18,19 @@ export interface PluginContext {
   readonly getSecret?: (secretId: string) => Promise<string>;
   /** Durable recorded container specs (Docker availability); absent → kept in memory by the target. */
   readonly specStore?: SpecStore;
+  /** Plug-in state, one namespace per plug-in (shared/plugins/state.ts); absent → process-wide memory. */
+  readonly state?: PluginStateStore;
+}
+
+/** One plug-in's key-value state; values are JSON-like and copied in and out. */
+export interface PluginState {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface PluginStateStore {
+  namespace(name: string): PluginState;
 }
 
 // ---------------------------------------------------------------- metric sources

@@ -18,7 +18,7 @@ import { metricId, nonNegativeInt, positiveInt } from './fields.ts';
 import { DockerTarget } from '../plugins/targets/docker/descriptor.ts';
 import { KubernetesTarget } from '../plugins/targets/kubernetes/descriptor.ts';
 
-export { CloudWatchExpression, CloudWatchMetric, DockerTarget, ElastiCacheMetric, HaproxyLoadBalancer, HaproxyMetric, KubernetesTarget, NginxLoadBalancer, PrometheusMetric, RedisMetric, TraefikLoadBalancer };
+export { CloudWatchExpression, CloudWatchMetric, DockerTarget, ElastiCacheMetric, HaproxyLoadBalancer, HaproxyMetric, KubernetesTarget, NginxLoadBalancer, PrometheusMetric, RedisMetric, ScrapeMetric, TraefikLoadBalancer };
 
 type TargetSchema = (typeof targetCatalog)[number]['schema'];
 export const Target = z.discriminatedUnion('type', targetCatalog.map((d) => d.schema) as unknown as [TargetSchema, ...TargetSchema[]]);
@@ -30,6 +30,7 @@ import { ElastiCacheMetric } from '../plugins/metrics/elasticache/descriptor.ts'
 import { HaproxyMetric } from '../plugins/metrics/haproxy/descriptor.ts';
 import { RedisMetric } from '../plugins/metrics/redis/descriptor.ts';
 import { PrometheusMetric } from '../plugins/metrics/prometheus/descriptor.ts';
+import { ScrapeMetric } from '../plugins/metrics/scrape/descriptor.ts';
 
 type MetricSchema = (typeof metricSourceCatalog)[number]['schemas'][number];
 export const Metric = z.union((metricSourceCatalog as readonly { schemas: readonly MetricSchema[] }[]).flatMap((d) => d.schemas) as unknown as [MetricSchema, ...MetricSchema[]]);

@@ -84,7 +84,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
       expect(fn.Properties.Handler).toBe('index.handler');
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       for (const name of Object.values(tableEnvironment)) expect(variables[name]).toEqual({ Ref: expect.stringContaining('Table') });
-      expect(JSON.parse(variables.AUTOSCALER_ENDPOINTS as string)).toEqual({ docker: {}, haproxy: {}, redis: {}, kubernetes: {}, prometheus: {} });
+      expect(JSON.parse(variables.AUTOSCALER_ENDPOINTS as string)).toEqual({ docker: {}, haproxy: {}, redis: {}, kubernetes: {}, prometheus: {}, scrape: {} });
       expect(variables.AUTOSCALER_CEILING).toBe('100');
       expect(variables.AUDIT_RETENTION_DAYS).toBe(String(defaultAuditRetentionDays));
       expect(Object.keys(variables).filter((k) => /SECRET|PASSWORD|TOKEN|KEY$/i.test(k))).toEqual([]);

@@ -126,7 +126,7 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     // Assess
     expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes)']);
     expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust)']);
-    expect(source).toEqual(['p.yaml: metrics[0].source: "datadog" is not a known source (allowed: cloudwatch, elasticache, haproxy, redis, prometheus)']);
+    expect(source).toEqual(['p.yaml: metrics[0].source: "datadog" is not a known source (allowed: cloudwatch, elasticache, haproxy, redis, prometheus, scrape)']);
   });
 
   it('wrong types, missing fields and bounds name the value', () => {
