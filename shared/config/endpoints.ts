@@ -1,7 +1,7 @@
 /**
  * Named endpoints: where the Docker hosts, HAProxy runtime APIs, Redis servers, Kubernetes clusters
- * and Prometheus servers that policies refer to by name live (each kind owned by a plug-in of the
- * catalog, shared/plugins/catalog.ts). No secret is ever stored here: TLS material is a file path (locally) or a Secrets Manager secret id (in AWS); a Redis password likewise.
+ * (and whatever else a plug-in reads) that policies refer to by name live; each kind is owned by a
+ * plug-in of the catalog, shared/plugins/catalog.ts. No secret is ever stored here: TLS material is a file path (locally) or a Secrets Manager secret id (in AWS); a Redis password likewise.
  */
 // zod/mini, as every schema the Lambda handlers load (see shared/policy/schema.ts).
 import * as z from 'zod/mini';
@@ -9,14 +9,13 @@ import '../zod-locale.ts';
 
 import { endpointKinds, type CataloguedEndpointKind } from '../plugins/catalog.ts';
 import { HaproxyEndpoint } from '../plugins/metrics/haproxy/descriptor.ts';
-import { PrometheusEndpoint } from '../plugins/metrics/prometheus/descriptor.ts';
 import { RedisEndpoint } from '../plugins/metrics/redis/descriptor.ts';
 import { DockerEndpoint } from '../plugins/targets/docker/descriptor.ts';
 import { KubernetesEndpoint } from '../plugins/targets/kubernetes/descriptor.ts';
 
-// Each endpoint kind's schema lives in its plug-in's folder; re-exported here for existing importers.
+// Each endpoint kind's schema lives in its plug-in's folder; those that predate the catalog are re-exported here for their importers.
 export { secretOrFile } from '../policy/fields.ts';
-export { DockerEndpoint, HaproxyEndpoint, KubernetesEndpoint, PrometheusEndpoint, RedisEndpoint };
+export { DockerEndpoint, HaproxyEndpoint, KubernetesEndpoint, RedisEndpoint };
 
 type EndpointSchemas = { [K in CataloguedEndpointKind as K['kind']]: K['schema'] };
 type EndpointsShape = { [K in keyof EndpointSchemas]: z.ZodMiniDefault<z.ZodMiniRecord<z.ZodMiniString<string>, EndpointSchemas[K]>> };
@@ -31,7 +30,6 @@ export type DockerEndpoint = z.output<typeof DockerEndpoint>;
 export type HaproxyEndpoint = z.output<typeof HaproxyEndpoint>;
 export type RedisEndpoint = z.output<typeof RedisEndpoint>;
 export type KubernetesEndpoint = z.output<typeof KubernetesEndpoint>;
-export type PrometheusEndpoint = z.output<typeof PrometheusEndpoint>;
 export type { SecretOrFile } from '../policy/fields.ts';
 
 /** No endpoint of any kind. */

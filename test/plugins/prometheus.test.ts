@@ -85,9 +85,10 @@ describe('prometheus in the policy schema and the endpoints (catalog)', () => {
 
 describeWithServices('prometheus metric source (real Prometheus server)', ['PROMETHEUS_URL'], () => {
   const url = process.env.PROMETHEUS_URL!;
-  const ctx = contextWith({ prom: { url } });
+  let ctx: PluginContext;
 
   beforeAll(async () => {
+    ctx = contextWith({ prom: { url } });
     // Wait (bounded) for the first self-scrape: before it, `up` has no series at all.
     const deadline = Date.now() + 60_000;
     for (;;) {

@@ -1,3 +1,4 @@
+import { metricSourceCatalog } from '../../shared/plugins/catalog.ts';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -126,7 +127,9 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     // Assess
     expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes)']);
     expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust)']);
-    expect(source).toEqual(['p.yaml: metrics[0].source: "datadog" is not a known source (allowed: cloudwatch, elasticache, haproxy, redis, prometheus, scrape)']);
+    // The allowed sources are the catalog's, in its order.
+    expect(source).toEqual([`p.yaml: metrics[0].source: "datadog" is not a known source (allowed: ${[...new Set(metricSourceCatalog.map((d) => d.source))].join(', ')})`]);
+    expect(source[0]).toContain('(allowed: cloudwatch, elasticache, haproxy, redis, ');
   });
 
   it('wrong types, missing fields and bounds name the value', () => {
