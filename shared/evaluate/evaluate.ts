@@ -11,7 +11,7 @@ import { targetKey, type Policy } from '../policy/schema.ts';
 import { load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, MetricSource, PluginContext, ScaleRequest, ScaleTarget, TargetState } from '../plugins/types.ts';
 import type { AuditStore } from '../state/audit.ts';
-import type { SpecStore } from '../targets/docker/spec-store.ts';
+import type { SpecStore } from '../plugins/targets/docker/spec-store.ts';
 import type { Intent, StateStore, StoredHistory } from '../state/state.ts';
 import type { EvaluationOptions, EvaluationResult, EvaluationTrigger, StoredPolicy } from './types.ts';
 

@@ -6,7 +6,7 @@
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
-import type { SpecStore } from '../targets/docker/spec-store.ts';
+import type { SpecStore } from './targets/docker/spec-store.ts';
 import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
 
 /** What every plug-in call gets: configuration and a way to give up. */

@@ -3,9 +3,9 @@ import { DescribeCacheClustersCommand, DescribeReplicationGroupsCommand, ElastiC
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { cloudWatchSource } from '../../shared/metrics/cloudwatch.ts';
+import { cloudWatchSource } from '../../shared/plugins/metrics/cloudwatch/source.ts';
 import { queriesFor } from '../../shared/aws/cloudwatch-batch.ts';
-import { aggregate, clearTopologyCache, elastiCacheSource, setTopologyClock } from '../../shared/metrics/elasticache.ts';
+import { aggregate, clearTopologyCache, elastiCacheSource, setTopologyClock } from '../../shared/plugins/metrics/elasticache/source.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
 import { CloudWatchExpression, CloudWatchMetric, ElastiCacheMetric } from '../../shared/policy/schema.ts';
 

@@ -19,5 +19,5 @@ export const haproxyLoadBalancerDescriptor = {
   type: 'haproxy',
   schema: HaproxyLoadBalancer,
   endpointKind: haproxyEndpointKind,
-  load: async () => (await import('../../../loadbalancers/haproxy.ts')).haproxyLoadBalancer,
+  load: async () => (await import('./loadbalancer.ts')).haproxyLoadBalancer,
 } as const satisfies LoadBalancerDescriptor;

@@ -15,5 +15,5 @@ export const NginxLoadBalancer = z.strictObject({
 export const nginxLoadBalancerDescriptor = {
   type: 'nginx',
   schema: NginxLoadBalancer,
-  load: async () => (await import('../../../loadbalancers/nginx.ts')).nginxLoadBalancer,
+  load: async () => (await import('./loadbalancer.ts')).nginxLoadBalancer,
 } as const satisfies LoadBalancerDescriptor;

@@ -7,5 +7,5 @@ export const TraefikLoadBalancer = z.strictObject({ type: z.literal('traefik') }
 export const traefikLoadBalancerDescriptor = {
   type: 'traefik',
   schema: TraefikLoadBalancer,
-  load: async () => (await import('../../../loadbalancers/traefik.ts')).traefikLoadBalancer,
+  load: async () => (await import('./loadbalancer.ts')).traefikLoadBalancer,
 } as const satisfies LoadBalancerDescriptor;

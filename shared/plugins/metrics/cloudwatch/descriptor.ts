@@ -52,5 +52,5 @@ export const cloudWatchDescriptor = {
       wildcardReason: () => 'cloudwatch:GetMetricData supports no resource-level permission; it is the only action granted on "*".',
     },
   ],
-  load: async () => (await import('../../../metrics/cloudwatch.ts')).cloudWatchSource,
+  load: async () => (await import('./source.ts')).cloudWatchSource,
 } as const satisfies MetricSourceDescriptor;

@@ -42,5 +42,5 @@ export const elastiCacheDescriptor = {
           : 'Policies name ElastiCache clusters at run time (stored in DynamoDB), so describe is granted on this account and region\'s clusters; describe reveals no data.',
     },
   ],
-  load: async () => (await import('../../../metrics/elasticache.ts')).elastiCacheSource,
+  load: async () => (await import('./source.ts')).elastiCacheSource,
 } as const satisfies MetricSourceDescriptor;

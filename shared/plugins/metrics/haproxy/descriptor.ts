@@ -32,5 +32,5 @@ export const haproxyMetricDescriptor = {
   source: 'haproxy',
   schemas: [HaproxyMetric],
   endpointKind: haproxyEndpointKind,
-  load: async () => (await import('../../../metrics/haproxy.ts')).haproxySource,
+  load: async () => (await import('./source.ts')).haproxySource,
 } as const satisfies MetricSourceDescriptor;

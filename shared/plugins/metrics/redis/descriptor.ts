@@ -36,5 +36,5 @@ export const redisMetricDescriptor = {
   source: 'redis',
   schemas: [RedisMetric],
   endpointKind: redisEndpointKind,
-  load: async () => (await import('../../../metrics/redis.ts')).redisSource,
+  load: async () => (await import('./source.ts')).redisSource,
 } as const satisfies MetricSourceDescriptor;

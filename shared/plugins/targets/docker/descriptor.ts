@@ -50,5 +50,5 @@ export const dockerTargetDescriptor = {
   endpointKind: dockerEndpointKind,
   capabilities: { labelOverrides: true, members: true },
   key: (target: z.output<typeof DockerTarget>) => `docker/${target.endpoint}/${target.service}`,
-  load: async () => (await import('../../../targets/docker/target.ts')).dockerTarget,
+  load: async () => (await import('./target.ts')).dockerTarget,
 } as const satisfies TargetDescriptor<typeof DockerTarget>;

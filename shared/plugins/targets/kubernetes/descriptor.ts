@@ -38,5 +38,5 @@ export const kubernetesTargetDescriptor = {
   endpointKind: kubernetesEndpointKind,
   capabilities: { labelOverrides: false, members: false },
   key: (target: z.output<typeof KubernetesTarget>) => `kubernetes/${target.cluster}/${target.namespace}/${target.kind}/${target.name}`,
-  load: async () => (await import('../../../targets/kubernetes/target.ts')).kubernetesTarget,
+  load: async () => (await import('./target.ts')).kubernetesTarget,
 } as const satisfies TargetDescriptor<typeof KubernetesTarget>;

@@ -8,7 +8,7 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import type { DockerHost } from '../targets/docker/client.ts';
+import type { DockerHost } from '../../targets/docker/client.ts';
 
 export interface NginxControl {
   /** What errors name, e.g. `nginx container "nginx-1" on docker endpoint "edge-1"`. */

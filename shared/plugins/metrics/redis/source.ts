@@ -9,12 +9,12 @@
  * it was loaded.
  */
 import type { Redis } from 'ioredis';
-import type { RedisEndpoint } from '../config/endpoints.ts';
-import { endpointNamed } from '../config/endpoints.ts';
-import { readSecretOrFile } from '../config/secret-or-file.ts';
-import { lazyLibrary } from '../plugins/lazy.ts';
-import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
-import { RedisMetric } from '../policy/schema.ts';
+import type { RedisEndpoint } from '../../../config/endpoints.ts';
+import { endpointNamed } from '../../../config/endpoints.ts';
+import { readSecretOrFile } from '../../../config/secret-or-file.ts';
+import { lazyLibrary } from '../../lazy.ts';
+import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../../types.ts';
+import { RedisMetric } from '../../../policy/schema.ts';
 
 /** The command a metric runs: `list` is shorthand for LLEN. */
 export function commandOf(metric: RedisMetric): [string, ...string[]] {

@@ -8,8 +8,8 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import type { STSClient } from '@aws-sdk/client-sts';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { eksClient, eksLibrary } from '../../aws/clients.ts';
-import { lazyLibrary } from '../../plugins/lazy.ts';
+import { eksClient, eksLibrary } from '../../../aws/clients.ts';
+import { lazyLibrary } from '../../lazy.ts';
 
 // Loaded with the Kubernetes target, not at every cold start (see ../../aws/clients.ts).
 const stsLibrary = lazyLibrary('stsClient', () => import('@aws-sdk/client-sts'));

@@ -5,9 +5,9 @@
  * clone with a broken rule or port silently gets no traffic. So register/reconcile VERIFY the
  * labels of every member and fail (and the engine audits it) when Traefik could not route to it.
  */
-import { dockerHost } from '../targets/docker/client.ts';
-import type { Target } from '../policy/schema.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../plugins/types.ts';
+import { dockerHost } from '../../targets/docker/client.ts';
+import type { Target } from '../../../policy/schema.ts';
+import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../../types.ts';
 
 export interface TraefikLabelOptions {
   /** Traefik's `providers.docker.exposedByDefault`; when false a container needs `traefik.enable=true`. */

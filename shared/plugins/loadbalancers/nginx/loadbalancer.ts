@@ -4,11 +4,11 @@
  * back and skips the reload, then throws with nginx's own message so the engine audits it.
  */
 import { isIP } from 'node:net';
-import { dockerHost } from '../targets/docker/client.ts';
-import type { NginxLoadBalancer as NginxSpec, Target } from '../policy/schema.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../plugins/types.ts';
-import type { NginxControl } from './nginx-control.ts';
-import { dockerNginxControl } from './nginx-control.ts';
+import { dockerHost } from '../../targets/docker/client.ts';
+import type { NginxLoadBalancer as NginxSpec, Target } from '../../../policy/schema.ts';
+import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../../types.ts';
+import type { NginxControl } from './control.ts';
+import { dockerNginxControl } from './control.ts';
 
 const header = '# Managed by the autoscaler: rewritten on every scale, hand edits are lost.\n';
 const memberName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;

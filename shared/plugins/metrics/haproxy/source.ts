@@ -2,12 +2,12 @@
  * HAProxy backend statistics from the runtime API: one `show stat` per endpoint per batch,
  * read from the backend's aggregate row (svname BACKEND).
  */
-import type { HaproxyEndpoint } from '../config/endpoints.ts';
-import { endpointNamed } from '../config/endpoints.ts';
-import type { StatRow } from '../haproxy/runtime.ts';
-import { runtimeTarget, showStat } from '../haproxy/runtime.ts';
-import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
-import type { HaproxyMetric } from '../policy/schema.ts';
+import type { HaproxyEndpoint } from '../../../config/endpoints.ts';
+import { endpointNamed } from '../../../config/endpoints.ts';
+import type { StatRow } from '../../../haproxy/runtime.ts';
+import { runtimeTarget, showStat } from '../../../haproxy/runtime.ts';
+import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../../types.ts';
+import type { HaproxyMetric } from '../../../policy/schema.ts';
 
 /** Picks one request's value out of a `show stat` answer (pure: tested without HAProxy). */
 export function readBackendField(rows: readonly StatRow[], metric: HaproxyMetric, endpointLabel: string, now: number): MetricResult {

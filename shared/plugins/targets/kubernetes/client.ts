@@ -5,9 +5,9 @@
  * the client. The global marker lets the bundle tests see whether it was loaded.
  */
 import type { AppsV1Api, V1Scale } from '@kubernetes/client-node';
-import type { KubernetesEndpoint } from '../../config/endpoints.ts';
-import type { KubernetesTarget } from '../../policy/schema.ts';
-import { lazyLibrary } from '../../plugins/lazy.ts';
+import type { KubernetesEndpoint } from '../../../config/endpoints.ts';
+import type { KubernetesTarget } from '../../../policy/schema.ts';
+import { lazyLibrary } from '../../lazy.ts';
 import { describeEksCluster, eksToken, tokenRefreshMs } from './eks-token.ts';
 
 type KubernetesClient = typeof import('@kubernetes/client-node');

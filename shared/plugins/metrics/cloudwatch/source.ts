@@ -3,10 +3,10 @@
  * statistic and look-back window (default 5 periods). All requests go out through the shared
  * GetMetricData batcher (shared/aws/cloudwatch-batch.ts), together with ElastiCache's per-node queries.
  */
-import type { CloudWatchRequest } from '../aws/cloudwatch-batch.ts';
-import { joinBatch } from '../aws/cloudwatch-batch.ts';
-import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
-import type { CloudWatchExpression, CloudWatchMetric } from '../policy/schema.ts';
+import type { CloudWatchRequest } from '../../../aws/cloudwatch-batch.ts';
+import { joinBatch } from '../../../aws/cloudwatch-batch.ts';
+import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../../types.ts';
+import type { CloudWatchExpression, CloudWatchMetric } from '../../../policy/schema.ts';
 
 type CloudWatchAny = CloudWatchMetric | CloudWatchExpression;
 

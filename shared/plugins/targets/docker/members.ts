@@ -10,8 +10,8 @@
  * `{ address: <Docker host address; 127.0.0.1 for a unix socket>, port: <published host port> }`.
  */
 import type Docker from 'dockerode';
-import type { LoadBalancer } from '../../policy/schema.ts';
-import type { Member } from '../../plugins/types.ts';
+import type { LoadBalancer } from '../../../policy/schema.ts';
+import type { Member } from '../../types.ts';
 import { containerName } from './spec.ts';
 
 /** The container port traffic goes to: the load balancer's `port`, else the first exposed TCP port, else 80. */

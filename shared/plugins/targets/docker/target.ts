@@ -18,8 +18,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type Docker from 'dockerode';
-import type { AvailabilityAction, LoadBalancerPlugin, Member, PluginContext, ScaleRequest, ScaleResult, ScaleTarget, TargetState } from '../../plugins/types.ts';
-import { targetKey, type DockerTarget } from '../../policy/schema.ts';
+import type { AvailabilityAction, LoadBalancerPlugin, Member, PluginContext, ScaleRequest, ScaleResult, ScaleTarget, TargetState } from '../../types.ts';
+import { targetKey, type DockerTarget } from '../../../policy/schema.ts';
 import { call, dockerHost, type DockerHost } from './client.ts';
 import { memberOf, servicePort } from './members.ts';
 import { MemorySpecStore, type SpecStore } from './spec-store.ts';

@@ -12,11 +12,11 @@
  */
 import { isIP } from 'node:net';
 import type Docker from 'dockerode';
-import type { DockerEndpoint } from '../../config/endpoints.ts';
-import { readSecretOrFile } from '../../config/secret-or-file.ts';
-import { lazyLibrary } from '../../plugins/lazy.ts';
-import { endpointNamed } from '../../config/endpoints.ts';
-import type { PluginContext } from '../../plugins/types.ts';
+import type { DockerEndpoint } from '../../../config/endpoints.ts';
+import { readSecretOrFile } from '../../../config/secret-or-file.ts';
+import { lazyLibrary } from '../../lazy.ts';
+import { endpointNamed } from '../../../config/endpoints.ts';
+import type { PluginContext } from '../../types.ts';
 
 /** A client bound to one endpoint, with the label every error carries. */
 export interface DockerHost {

@@ -2,9 +2,9 @@
  * Kubernetes / EKS target: reads and sets replicas through the apps/v1 scale subresource of a
  * Deployment or StatefulSet. The client is imported only when a Kubernetes target is evaluated.
  */
-import { endpointNamed } from '../../config/endpoints.ts';
-import type { ScaleTarget } from '../../plugins/types.ts';
-import type { KubernetesTarget } from '../../policy/schema.ts';
+import { endpointNamed } from '../../../config/endpoints.ts';
+import type { ScaleTarget } from '../../types.ts';
+import type { KubernetesTarget } from '../../../policy/schema.ts';
 
 let client: Promise<typeof import('./client.ts')> | undefined;
 const loadClient = () => (client ??= import('./client.ts'));

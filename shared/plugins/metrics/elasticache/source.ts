@@ -3,11 +3,11 @@
  * (topology cached for five minutes), each node's metric is read in the same batched
  * GetMetricData calls as the CloudWatch source's, and the node values are aggregated.
  */
-import { elastiCacheClient, elastiCacheLibrary } from '../aws/clients.ts';
-import { joinBatch, type CloudWatchRequest } from '../aws/cloudwatch-batch.ts';
-import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../plugins/types.ts';
-import type { ElastiCacheMetric } from '../policy/schema.ts';
-import { lookbackOf } from './cloudwatch.ts';
+import { elastiCacheClient, elastiCacheLibrary } from '../../../aws/clients.ts';
+import { joinBatch, type CloudWatchRequest } from '../../../aws/cloudwatch-batch.ts';
+import type { MetricRequest, MetricResult, MetricSource, PluginContext } from '../../types.ts';
+import type { ElastiCacheMetric } from '../../../policy/schema.ts';
+import { lookbackOf } from '../cloudwatch/source.ts';
 
 export interface CacheNode {
   readonly cacheClusterId: string;

@@ -11,12 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
-import { endpointNamed } from '../config/endpoints.ts';
-import { targetKey } from '../policy/schema.ts';
-import type { HaproxyLoadBalancer as HaproxySpec, Target } from '../policy/schema.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../plugins/types.ts';
-import type { RuntimeTarget, ServerState } from '../haproxy/runtime.ts';
-import { HaproxyRuntimeError, assertWord, runExpecting, runtimeTarget, showServersState, showStat } from '../haproxy/runtime.ts';
+import { endpointNamed } from '../../../config/endpoints.ts';
+import { targetKey } from '../../../policy/schema.ts';
+import type { HaproxyLoadBalancer as HaproxySpec, Target } from '../../../policy/schema.ts';
+import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../../types.ts';
+import type { RuntimeTarget, ServerState } from '../../../haproxy/runtime.ts';
+import { HaproxyRuntimeError, assertWord, runExpecting, runtimeTarget, showServersState, showStat } from '../../../haproxy/runtime.ts';
 
 /** Every server the product adds carries this prefix; nothing else is ever changed or deleted. */
 export const serverPrefix = 'as-';
