@@ -6,6 +6,7 @@
  * function's own credentials; a self-hosted server optional basic or bearer auth from a secret.
  */
 import type * as z from 'zod/mini';
+import { cloudWatchClient } from '../../../aws/clients.ts';
 import { endpointNamed } from '../../../config/endpoints.ts';
 import { readSecretOrFile } from '../../../config/secret-or-file.ts';
 import { lazyLibrary } from '../../lazy.ts';
@@ -59,17 +60,12 @@ const sigV4Library = lazyLibrary('sigV4', async () => {
   const [{ SignatureV4 }, { Sha256 }] = await Promise.all([import('@smithy/signature-v4'), import('@aws-crypto/sha256-js')]);
   return { SignatureV4, Sha256 };
 });
-const stsLibrary = lazyLibrary('stsClient', () => import('@aws-sdk/client-sts'));
-const credentialClients = new Map<string, { config: { credentials: () => Promise<AwsCredentials> } }>();
-
-/** The Lambda's own credentials through the SDK's default chain (cached and refreshed by the SDK client). */
+/**
+ * The function's own credentials through the SDK's default chain, borrowed from the CloudWatch
+ * client every evaluation already has (bundled and loaded): no other client to load for AMP.
+ */
 async function defaultCredentials(region: string): Promise<AwsCredentials> {
-  let client = credentialClients.get(region);
-  if (!client) {
-    client = new (await stsLibrary()).STSClient({ region }) as unknown as { config: { credentials: () => Promise<AwsCredentials> } };
-    credentialClients.set(region, client);
-  }
-  return client.config.credentials();
+  return (await cloudWatchClient(region).config.credentials()) as AwsCredentials;
 }
 
 /** A function that sends one query to one endpoint and returns the parsed JSON answer. */
