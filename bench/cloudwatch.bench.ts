@@ -8,7 +8,7 @@ import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataCommandInput 
 import { mockClient } from 'aws-sdk-client-mock';
 import { noEndpoints } from '../shared/config/endpoints.ts';
 import { callCounter } from '../shared/aws/cloudwatch-batch.ts';
-import { cloudWatchSource } from '../shared/metrics/cloudwatch.ts';
+import { cloudWatchSource } from '../shared/plugins/metrics/cloudwatch/source.ts';
 import { CloudWatchMetric } from '../shared/policy/schema.ts';
 import { printTable } from './table.ts';
 

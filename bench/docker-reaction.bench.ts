@@ -8,7 +8,7 @@
 import '../test/support/load-env.ts';
 import { printTable } from './table.ts';
 import { missingSettings } from '../test/support/services.ts';
-import { dockerTarget } from '../shared/targets/docker/target.ts';
+import { dockerTarget } from '../shared/plugins/targets/docker/target.ts';
 import { HTTP_PORT, RUN_LABEL, cleanupRun, createTemplate, dockerPolicy, httpdCmd, image, network, runId, scaleRequest, serviceName, testContext, testDocker } from '../test/docker/helpers.ts';
 
 const ROUNDS = 7;

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { noEndpoints } from '../shared/config/endpoints.ts';
-import { haproxyLoadBalancer } from '../shared/loadbalancers/haproxy.ts';
+import { haproxyLoadBalancer } from '../shared/plugins/loadbalancers/haproxy/loadbalancer.ts';
 import { DockerTarget, HaproxyLoadBalancer } from '../shared/policy/schema.ts';
 import { printTable } from './table.ts';
 

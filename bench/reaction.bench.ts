@@ -10,7 +10,7 @@ import { request } from 'node:http';
 import { evaluate } from '../shared/evaluate/evaluate.ts';
 import { startDynalite } from '../shared/local/dynalite.ts';
 import { showServersState } from '../shared/haproxy/runtime.ts';
-import { targetServerPrefix } from '../shared/loadbalancers/haproxy.ts';
+import { targetServerPrefix } from '../shared/plugins/loadbalancers/haproxy/loadbalancer.ts';
 import { defaultRegistry, load, withOverrides } from '../shared/plugins/registry.ts';
 import type { LoadBalancerFactory, MetricSource, PluginContext, ScaleRequest, ScaleTarget } from '../shared/plugins/types.ts';
 import { Policy, type DockerTarget } from '../shared/policy/schema.ts';

@@ -33,6 +33,8 @@ import { metricDimensions, metricNames, metricNamespace, metricServiceName, metr
 import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
 import { bundling, handlerEntries } from './bundling.ts';
 import { checkEndpoints } from './endpoints-check.ts';
+import { pluginIamStatements } from '../shared/plugins/catalog.ts';
+import type { IamContext } from '../shared/plugins/descriptor.ts';
 
 /** The Kubernetes group the access entries put the function role in; examples/eks/rbac.yaml binds it. */
 export const kubernetesScalerGroup = 'autoscaler-scalers';
@@ -143,7 +145,7 @@ export class Autoscaler extends Construct {
       description: 'Runs the autoscaler functions: reads policies, keeps state, writes the audit, scales the named targets.',
     });
     const role = this.functionRole;
-    this.grantPermissions(role, secrets, eksClusters, elastiCacheRegions);
+    this.grantPermissions(role, secrets, eksClusters, endpoints, elastiCacheRegions);
     if (props.vpc) {
       // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
       role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
@@ -229,6 +231,28 @@ export class Autoscaler extends Construct {
     this.dashboard = this.newDashboard(props.dashboardName ?? `${stack.stackName}-autoscaler`, props.dashboardTargets ?? []);
   }
 
+  /**
+   * Lets an operator's role query the audit (`autoscaler audit`): reads of the audit table and its
+   * indexes, each named (no wildcard), nothing else (no write, no Scan).
+   */
+  grantReadAudit(grantee: iam.IGrantable): iam.Grant {
+    const audit = this.tables.audit.tableArn;
+    const indexes = tableDesigns.audit.globalSecondaryIndexes.map((index) => `${audit}/index/${index.indexName}`);
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:Query'], resourceArns: [audit, ...indexes] });
+  }
+
+  /**
+   * Lets an operator's role apply, list and delete policies (`autoscaler apply/policy`): exactly the
+   * calls shared/state/policies.ts makes on the policies table, and nothing on state or the audit.
+   */
+  grantManagePolicies(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [this.tables.policies.tableArn],
+    });
+  }
+
   private table(id: string, design: TableDesign, removalPolicy: RemovalPolicy, protect: boolean): dynamodb.Table {
     const table = new dynamodb.Table(this, id, {
       partitionKey: attribute(design.partitionKey),
@@ -251,7 +275,22 @@ export class Autoscaler extends Construct {
     return table;
   }
 
-  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[], elastiCacheRegions: readonly string[] | undefined): void {
+  /** ARNs in this stack's partition and account, for the plug-ins' IAM (shared/plugins/descriptor.ts). */
+  private iamContext(elastiCacheRegions: readonly string[] | undefined): IamContext {
+    return {
+      elastiCacheRegions,
+      arn: ({ service, resource, resourceName, separator, region }) =>
+        Stack.of(this).formatArn({
+          service,
+          resource,
+          ...(resourceName !== undefined ? { resourceName } : {}),
+          ...(region !== undefined ? { region } : {}),
+          arnFormat: separator === ':' ? ArnFormat.COLON_RESOURCE_NAME : ArnFormat.SLASH_RESOURCE_NAME,
+        }),
+    };
+  }
+
+  private grantPermissions(role: iam.Role, secrets: readonly secretsmanager.ISecret[], eksClusters: readonly EksClusterAccess[], endpoints: Endpoints, elastiCacheRegions: readonly string[] | undefined): void {
     // Policies are only read by the functions (the CLI writes them); state is read and written;
     // the audit is appended to (conditional puts), never read by the functions.
     // Named actions rather than grantReadData/grantReadWriteData: no Scan, no streams, no index ARNs.
@@ -259,26 +298,13 @@ export class Autoscaler extends Construct {
     role.addToPolicy(new iam.PolicyStatement({ sid: 'KeepState', actions: ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem'], resources: [this.tables.state.tableArn] }));
     role.addToPolicy(new iam.PolicyStatement({ sid: 'AppendAudit', actions: ['dynamodb:PutItem'], resources: [this.tables.audit.tableArn] }));
 
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'ReadMetrics',
-      actions: ['cloudwatch:GetMetricData'],
-      // GetMetricData has no resource-level permissions: "*" is the only valid resource.
-      resources: ['*'],
-    }));
-    acknowledge(role, 'AwsSolutions-IAM5[Resource::*]', 'cloudwatch:GetMetricData supports no resource-level permission; it is the only action granted on "*".');
-
-    // In each region policies may name (a metric's `region`): an ARN built in the stack's region
-    // alone would make a policy naming another region fail at run time with AccessDenied.
-    const elastiCache = (resource: string, region: string | undefined) =>
-      Stack.of(this).formatArn({ service: 'elasticache', resource, resourceName: '*', arnFormat: ArnFormat.COLON_RESOURCE_NAME, ...(region ? { region } : {}) });
-    const describable = (elastiCacheRegions ?? [undefined]).flatMap((region) => [elastiCache('cluster', region), elastiCache('replicationgroup', region)]);
-    role.addToPolicy(new iam.PolicyStatement({
-      sid: 'DescribeElastiCache',
-      actions: ['elasticache:DescribeCacheClusters', 'elasticache:DescribeReplicationGroups'],
-      resources: describable,
-    }));
-    for (const arn of describable) {
-      acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, arn)}]`, 'Policies name ElastiCache clusters and replication groups at run time (stored in DynamoDB), so describe is granted on this account\'s in the listed regions; describe reveals no data.');
+    // What each plug-in needs, from its descriptor (shared/plugins/catalog.ts): static grants, then
+    // grants for the configured endpoints of each kind (e.g. aps:QueryMetrics on named AMP workspaces).
+    for (const statement of pluginIamStatements(endpoints, this.iamContext(elastiCacheRegions))) {
+      role.addToPolicy(new iam.PolicyStatement({ sid: statement.sid, actions: [...statement.actions], resources: [...statement.resources] }));
+      for (const resource of statement.resources) {
+        if (statement.wildcardReason && resource.includes('*')) acknowledge(role, `AwsSolutions-IAM5[Resource::${nagResource(this, resource)}]`, statement.wildcardReason(resource));
+      }
     }
 
     if (eksClusters.length > 0) {

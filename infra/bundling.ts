@@ -53,8 +53,8 @@ export const bundling: BundlingOptions = {
   // our lock file, so the versions stay pinned) instead of inside it: a cold start compiles the
   // whole bundle file (see bench/bundles.bench.ts), while a package left in node_modules costs
   // nothing until its one user import()s it: the Kubernetes client (1.3 MB with undici;
-  // shared/targets/kubernetes/client.ts), dockerode (~900 KB with ssh2 and grpc-js;
-  // shared/targets/docker/client.ts), ioredis (~170 KB; shared/metrics/redis.ts), and the AWS SDK
+  // shared/plugins/targets/kubernetes/client.ts), dockerode (~900 KB with ssh2 and grpc-js;
+  // shared/plugins/targets/docker/client.ts), ioredis (~170 KB; shared/plugins/metrics/redis/source.ts), and the AWS SDK
   // clients only some policies use (ElastiCache, EKS and STS, Secrets Manager: ~210 KB minified,
   // shared/aws/clients.ts; CloudWatch and DynamoDB, which every evaluation uses, stay bundled). Only a package
   // that our code reaches by dynamic import() alone may be listed: esbuild hoists a static import

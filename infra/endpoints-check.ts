@@ -5,7 +5,9 @@
  * Pure: no construct, so it is tested on its own.
  */
 import type * as z from 'zod/mini';
-import { Endpoints, type SecretOrFile } from '../shared/config/endpoints.ts';
+import { Endpoints } from '../shared/config/endpoints.ts';
+import { endpointKinds } from '../shared/plugins/catalog.ts';
+import type { EndpointKind, LambdaCheckContext } from '../shared/plugins/descriptor.ts';
 
 export interface EndpointsCheckContext {
   /** Clusters the stack grants access to. */
@@ -27,44 +29,24 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
   }
   const endpoints = parsed.data;
   const problems: string[] = [];
-  const secretRef = (path: string, ref: SecretOrFile | undefined) => {
-    if (!ref) return;
-    if ('file' in ref) {
-      problems.push(`endpoints.${path}: a file ("${ref.file}") does not exist in Lambda; use { secretId } (Secrets Manager)`);
-    } else if (context.grantedSecretIds && !matchesGranted(ref.secretId, context.grantedSecretIds)) {
-      problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to the secrets prop`);
-    }
+  const check: LambdaCheckContext = {
+    eksClusterNames: context.eksClusterNames,
+    ...('stackRegion' in context ? { stackRegion: context.stackRegion } : {}),
+    problem: (path, message) => problems.push(`endpoints.${path}: ${message}`),
+    secret(path, ref) {
+      if (!ref) return;
+      if ('file' in ref) {
+        problems.push(`endpoints.${path}: a file ("${ref.file}") does not exist in Lambda; use { secretId } (Secrets Manager)`);
+      } else if (context.grantedSecretIds && !matchesGranted(ref.secretId, context.grantedSecretIds)) {
+        problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to the secrets prop`);
+      }
+    },
   };
-  for (const [name, docker] of Object.entries(endpoints.docker)) {
-    if ('socket' in docker) {
-      problems.push(`endpoints.docker.${name}: a unix socket ("${docker.socket}") is not reachable from Lambda; use { host: "tcp://host:2376", tls: {...} }`);
-      continue;
-    }
-    if (!docker.tls) problems.push(`endpoints.docker.${name}: a remote Docker host needs mutual TLS (tls: { ca, cert, key } as secrets)`);
-    secretRef(`docker.${name}.tls.ca`, docker.tls?.ca);
-    secretRef(`docker.${name}.tls.cert`, docker.tls?.cert);
-    secretRef(`docker.${name}.tls.key`, docker.tls?.key);
-  }
-  for (const [name, haproxy] of Object.entries(endpoints.haproxy)) {
-    if ('socket' in haproxy) problems.push(`endpoints.haproxy.${name}: a unix socket ("${haproxy.socket}") is not reachable from Lambda; use { address: "host:port" }`);
-  }
-  for (const [name, redis] of Object.entries(endpoints.redis)) secretRef(`redis.${name}.password`, redis.password);
-  for (const [name, kubernetes] of Object.entries(endpoints.kubernetes)) {
-    if ('kubeconfig' in kubernetes) {
-      problems.push(`endpoints.kubernetes.${name}: a kubeconfig does not exist in Lambda; use { eks: { name } }`);
-    } else {
-      if (!context.eksClusterNames.includes(kubernetes.eks.name)) {
-        problems.push(`endpoints.kubernetes.${name}: EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${context.eksClusterNames.join(', ') || 'none'}); add it to eksClusters`);
-      }
-      const region = kubernetes.eks.region;
-      if (region !== undefined && 'stackRegion' in context && region !== context.stackRegion) {
-        problems.push(
-          context.stackRegion === undefined
-            ? `endpoints.kubernetes.${name}.eks.region: "${region}" cannot be checked against an environment-agnostic stack; give the stack env.region, or omit eks.region (the functions' own region is used)`
-            : `endpoints.kubernetes.${name}.eks.region: "${region}"; allowed: the stack's region "${context.stackRegion}" (the access entry and eks:DescribeCluster are granted there; deploy an autoscaler in ${region} for that cluster)`,
-        );
-      }
-    }
+  // Each endpoint kind brings its own checks (shared/plugins/<kind>/<name>/descriptor.ts).
+  for (const kind of endpointKinds as readonly EndpointKind<string, any>[]) {
+    if (!kind.checkForLambda) continue;
+    const configured = (endpoints as Record<string, Record<string, unknown>>)[kind.kind] ?? {};
+    for (const [endpointName, endpoint] of Object.entries(configured)) kind.checkForLambda(endpointName, endpoint, check);
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
   return endpoints;

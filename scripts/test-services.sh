@@ -9,7 +9,7 @@ mkdir -p "$STATE"
 : > "$ENV_FILE.tmp"
 
 need_apt=()
-for pkg in docker.io haproxy nginx redis-server busybox-static; do
+for pkg in docker.io haproxy nginx redis-server busybox-static prometheus; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 # shellcheck shell=bash
 # Part of scripts/test-services.sh (sourced; uses $STATE, $ENV_FILE, $ROOT).
 # A private HAProxy 2.6 for the integration tests: runtime API on 127.0.0.1:18400 (and a unix
-# socket), frontend 127.0.0.1:18401 -> backend `web`, frontend 127.0.0.1:18402 -> backend `metrics`.
+# socket), frontend 127.0.0.1:18401 -> backend `web`, frontend 127.0.0.1:18402 -> backend `metrics`,
+# and the built-in Prometheus exporter on 127.0.0.1:18403/metrics.
 # Both backends use roundrobin (a dynamic-friendly algorithm) so `add server` works at runtime;
 # `web` holds one static, disabled server that the product must never touch.
 # Idempotent: reuses an HAProxy whose runtime API answers.
@@ -11,6 +12,7 @@ mkdir -p "$haproxy_dir"
 haproxy_runtime_port=18400
 haproxy_frontend_port=18401
 haproxy_metrics_port=18402
+haproxy_exporter_port=18403
 # Unix socket paths are limited to 108 bytes: fall back to a short path in /tmp for deep checkouts.
 haproxy_sock="$haproxy_dir/admin.sock"
 if [ ${#haproxy_sock} -gt 90 ]; then
@@ -45,6 +47,11 @@ frontend metrics_in
 
 backend metrics
     balance roundrobin
+
+# HAProxy's built-in Prometheus exporter, scraped by the test Prometheus (prometheus.sh).
+frontend prometheus_exporter
+    bind 127.0.0.1:$haproxy_exporter_port
+    http-request use-service prometheus-exporter if { path /metrics }
 CFG
 
 haproxy_answers() {
@@ -84,5 +91,6 @@ fi
   echo "HAPROXY_STATIC_SERVER=static-1"
   echo "HAPROXY_METRICS_FRONTEND=127.0.0.1:$haproxy_metrics_port"
   echo "HAPROXY_METRICS_BACKEND=metrics"
+  echo "HAPROXY_PROMETHEUS_EXPORTER=127.0.0.1:$haproxy_exporter_port"
   echo "HAPROXY_CONFIG=$haproxy_dir/haproxy.cfg"
 } >> "$ENV_FILE.tmp"

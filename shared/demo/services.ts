@@ -9,12 +9,12 @@ import type Docker from 'dockerode';
 import type { Endpoints } from '../config/endpoints.ts';
 import { endpointsFromEnvironment } from '../local/endpoints.ts';
 import { runCommand, runtimeTarget, runExpecting, showServersState, type RuntimeTarget } from '../haproxy/runtime.ts';
-import { targetServerPrefix } from '../loadbalancers/haproxy.ts';
+import { targetServerPrefix } from '../plugins/loadbalancers/haproxy/loadbalancer.ts';
 import { defaultRegistry, load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
 import { DockerTarget, type Policy } from '../policy/schema.ts';
-import { dockerHost, type DockerHost } from '../targets/docker/client.ts';
-import { SERVICE_LABEL } from '../targets/docker/spec.ts';
+import { dockerHost, type DockerHost } from '../plugins/targets/docker/client.ts';
+import { SERVICE_LABEL } from '../plugins/targets/docker/spec.ts';
 
 /** The endpoint name the demo gives its Docker host and HAProxy (as `autoscaler local` does). */
 export const endpointName = 'local';

@@ -11,7 +11,8 @@ import { targetKey, type Policy } from '../policy/schema.ts';
 import { load } from '../plugins/registry.ts';
 import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, MetricSource, PluginContext, ScaleRequest, ScaleTarget, TargetState } from '../plugins/types.ts';
 import type { AuditStore } from '../state/audit.ts';
-import type { SpecStore } from '../targets/docker/spec-store.ts';
+import type { SpecStore } from '../plugins/targets/docker/spec-store.ts';
+import { targetDescriptorOf } from '../plugins/catalog.ts';
 import type { Intent, StateStore, StoredHistory } from '../state/state.ts';
 import type { EvaluationOptions, EvaluationResult, EvaluationTrigger, StoredPolicy } from './types.ts';
 
@@ -411,7 +412,7 @@ function withoutAction(next: BehaviorHistory, previous: BehaviorHistory): Behavi
 }
 
 function prepare(stored: StoredPolicy, state: TargetState, ceiling: number): Prepared {
-  if (!state.labels || stored.policy.target.type !== 'docker') return { stored, policy: stored.policy };
+  if (!state.labels || !targetDescriptorOf(stored.policy.target.type)?.capabilities.labelOverrides) return { stored, policy: stored.policy };
   const result = applyLabelOverrides(stored.policy, { ...state.labels }, ceiling);
   if (result.applied.length === 0 && result.rejected.length === 0) return { stored, policy: result.policy };
   return { stored, policy: result.policy, labelDetails: { applied: result.applied, rejected: result.rejected } };

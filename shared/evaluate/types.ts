@@ -45,7 +45,7 @@ import type { Endpoints } from '../config/endpoints.ts';
 import type { AlarmContext } from '../engine/types.ts';
 import type { Policy } from '../policy/schema.ts';
 import type { Registry } from '../plugins/registry.ts';
-import type { SpecStore } from '../targets/docker/spec-store.ts';
+import type { SpecStore } from '../plugins/targets/docker/spec-store.ts';
 
 /** A policy as stored: the validated policy plus its store version. */
 export interface StoredPolicy {

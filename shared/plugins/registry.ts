@@ -3,6 +3,7 @@
  * Implementations are loaded lazily so a handler only pays for what a policy uses
  * (the Kubernetes client is never loaded for Docker-only deployments).
  */
+import { loadBalancerCatalog, metricSourceCatalog, targetCatalog } from './catalog.ts';
 import type { LoadBalancerFactory, MetricSource, ScaleTarget } from './types.ts';
 
 type Loader<T> = () => Promise<T>;
@@ -13,22 +14,11 @@ export interface Registry {
   readonly loadBalancers: Readonly<Record<string, Loader<LoadBalancerFactory<any>>>>;
 }
 
+/** The catalog's lazy loaders, by name (shared/plugins/catalog.ts). */
 export const defaultRegistry: Registry = {
-  metricSources: {
-    cloudwatch: async () => (await import('../metrics/cloudwatch.ts')).cloudWatchSource,
-    elasticache: async () => (await import('../metrics/elasticache.ts')).elastiCacheSource,
-    haproxy: async () => (await import('../metrics/haproxy.ts')).haproxySource,
-    redis: async () => (await import('../metrics/redis.ts')).redisSource,
-  },
-  targets: {
-    docker: async () => (await import('../targets/docker/target.ts')).dockerTarget,
-    kubernetes: async () => (await import('../targets/kubernetes/target.ts')).kubernetesTarget,
-  },
-  loadBalancers: {
-    haproxy: async () => (await import('../loadbalancers/haproxy.ts')).haproxyLoadBalancer,
-    traefik: async () => (await import('../loadbalancers/traefik.ts')).traefikLoadBalancer,
-    nginx: async () => (await import('../loadbalancers/nginx.ts')).nginxLoadBalancer,
-  },
+  metricSources: Object.fromEntries(metricSourceCatalog.map((d) => [d.source, d.load])),
+  targets: Object.fromEntries(targetCatalog.map((d) => [d.type, d.load])),
+  loadBalancers: Object.fromEntries(loadBalancerCatalog.map((d) => [d.type, d.load])),
 };
 
 /** A registry with some entries replaced, e.g. an in-memory target in tests. */

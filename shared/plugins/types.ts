@@ -1,11 +1,12 @@
 /**
  * The three kinds of plug-in, one small interface each (after KEDA's scaler interface).
- * Adding a metric source, a scale target or a load balancer is adding one file that
- * implements one of these, and one line in shared/plugins/registry.ts.
+ * Adding a metric source, a scale target or a load balancer is adding one folder under
+ * shared/plugins/<kind>/<name>/ (a descriptor, shared/plugins/descriptor.ts, and an implementation
+ * of one of these) and one line in shared/plugins/catalog.ts.
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
-import type { SpecStore } from '../targets/docker/spec-store.ts';
+import type { SpecStore } from './targets/docker/spec-store.ts';
 import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
 
 /** What every plug-in call gets: configuration and a way to give up. */
@@ -17,6 +18,19 @@ export interface PluginContext {
   readonly getSecret?: (secretId: string) => Promise<string>;
   /** Durable recorded container specs (Docker availability); absent → kept in memory by the target. */
   readonly specStore?: SpecStore;
+  /** Plug-in state, one namespace per plug-in (shared/plugins/state.ts); absent → process-wide memory. */
+  readonly state?: PluginStateStore;
+}
+
+/** One plug-in's key-value state; values are JSON-like and copied in and out. */
+export interface PluginState {
+  get(key: string): Promise<unknown>;
+  set(key: string, value: unknown): Promise<void>;
+  delete(key: string): Promise<void>;
+}
+
+export interface PluginStateStore {
+  namespace(name: string): PluginState;
 }
 
 // ---------------------------------------------------------------- metric sources

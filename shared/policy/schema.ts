@@ -9,189 +9,31 @@
 import * as z from 'zod/mini';
 import '../zod-locale.ts';
 
-const name = z.string().check(
-  z.minLength(1),
-  z.maxLength(128),
-  z.regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only, starting with a letter or digit'),
-);
-const positiveInt = z.number().check(z.int(), z.minimum(1));
-const nonNegativeInt = z.number().check(z.int(), z.minimum(0));
+import { loadBalancerCatalog, metricSourceCatalog, targetCatalog } from '../plugins/catalog.ts';
+import { metricId, nonNegativeInt, positiveInt } from './fields.ts';
 
 // ---------------------------------------------------------------- targets
 
-export const DockerTarget = z
-  .strictObject({
-    type: z.literal('docker'),
-    /** Name of a Docker endpoint from the endpoints configuration. */
-    endpoint: name,
-    /** Containers labelled `autoscaler.service=<service>` form the service. */
-    service: name,
-    /** How many clones start at once. */
-    parallelism: z._default(positiveInt.check(z.maximum(32)), 4),
-    /** Seconds a container gets to stop before it is killed. */
-    stopGraceSeconds: z._default(nonNegativeInt.check(z.maximum(600)), 10),
-    /** Seconds a clone gets to be running (and healthy, if it has a healthcheck). */
-    startTimeoutSeconds: z._default(positiveInt.check(z.maximum(900)), 60),
-  })
-  .register(z.globalRegistry, { description: 'Containers on a Docker host, found by label.' });
+// Each plug-in's schema lives in its folder (shared/plugins/<kind>/<name>/descriptor.ts); the unions come from the catalog.
+// The schemas of the plug-ins that predate the catalog are re-exported here for their importers; new ones need not be.
+import { DockerTarget } from '../plugins/targets/docker/descriptor.ts';
+import { KubernetesTarget } from '../plugins/targets/kubernetes/descriptor.ts';
 
-export const KubernetesTarget = z
-  .strictObject({
-    type: z.literal('kubernetes'),
-    /** Name of a cluster from the endpoints configuration (an EKS cluster or a kubeconfig context). */
-    cluster: name,
-    namespace: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'a Kubernetes namespace name (RFC 1123 label)'), z.maxLength(63)),
-    kind: z.enum(['Deployment', 'StatefulSet']),
-    name: z.string().check(z.regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, 'a Kubernetes object name (RFC 1123 subdomain)'), z.maxLength(253)),
-  })
-  .register(z.globalRegistry, { description: 'A Deployment or StatefulSet, scaled through its scale subresource.' });
+export { expressionIds } from '../plugins/metrics/cloudwatch/descriptor.ts';
+export { CloudWatchExpression, CloudWatchMetric, DockerTarget, ElastiCacheMetric, HaproxyLoadBalancer, HaproxyMetric, KubernetesTarget, NginxLoadBalancer, RedisMetric, TraefikLoadBalancer };
 
-export const Target = z.discriminatedUnion('type', [DockerTarget, KubernetesTarget]);
+type TargetSchema = (typeof targetCatalog)[number]['schema'];
+export const Target = z.discriminatedUnion('type', targetCatalog.map((d) => d.schema) as unknown as [TargetSchema, ...TargetSchema[]]);
 
 // ---------------------------------------------------------------- metrics
 
-const metricId = z
-  .string()
-  .check(z.regex(/^[a-z][a-zA-Z0-9_]*$/, 'start with a lower-case letter; letters, digits and _ only (CloudWatch query id rules)'), z.maxLength(64));
-const cloudWatchStat = z
-  .string()
-  .check(z.regex(/^(SampleCount|Average|Sum|Minimum|Maximum|p\d{1,2}(\.\d+)?|tm\d{1,2}|IQM)$/, 'a CloudWatch statistic: Average, Sum, Minimum, Maximum, SampleCount, pNN, tmNN or IQM'));
-const period = z.number().check(
-  z.int(),
-  z.refine((p) => p === 1 || p === 5 || p === 10 || p === 30 || p % 60 === 0, {
-    message: 'a CloudWatch period: 1, 5, 10, 30 or a multiple of 60 seconds',
-  }),
-);
-const region = z.string().check(z.regex(/^[a-z]{2}(-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'));
+import { CloudWatchExpression, CloudWatchMetric } from '../plugins/metrics/cloudwatch/descriptor.ts';
+import { ElastiCacheMetric } from '../plugins/metrics/elasticache/descriptor.ts';
+import { HaproxyMetric } from '../plugins/metrics/haproxy/descriptor.ts';
+import { RedisMetric } from '../plugins/metrics/redis/descriptor.ts';
 
-/**
- * How late the metric's datapoints arrive in CloudWatch: only periods that ended at least this long
- * ago are read (a period still receiving late datapoints is as understated as one still running).
- * Default 0: the last complete period.
- */
-const delaySeconds = z.optional(z.number().check(z.int(), z.minimum(0), z.maximum(3_600)));
-
-/** Ids a metric math expression refers to: lower-case words outside string literals, not followed by `(` (functions are upper-case). */
-export function expressionIds(expression: string): string[] {
-  const outsideStrings = expression.split(/'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"/).join(' ');
-  return [...outsideStrings.matchAll(/(?<![\w.])([a-z][a-zA-Z0-9_]*)\b(?!\s*\()/g)].map((m) => m[1]!);
-}
-
-const MetricStatShape = {
-  namespace: z.string().check(z.minLength(1), z.maxLength(255)),
-  name: z.string().check(z.minLength(1), z.maxLength(255)),
-  dimensions: z._default(z.record(z.string().check(z.minLength(1)), z.string().check(z.minLength(1))), {}),
-  stat: z._default(cloudWatchStat, 'Average'),
-};
-
-export const CloudWatchMetric = z
-  .strictObject({
-    id: metricId,
-    source: z.literal('cloudwatch'),
-    ...MetricStatShape,
-    period: z._default(period, 60),
-    /** How far back to look for the newest complete period. Default: 5 periods. */
-    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
-    delaySeconds,
-    region: z.optional(region),
-  })
-  .register(z.globalRegistry, { description: 'One CloudWatch metric.' });
-
-export const CloudWatchExpression = z
-  .strictObject({
-    id: metricId,
-    source: z.literal('cloudwatch'),
-    /** A CloudWatch metric math expression over the metrics in `using`, e.g. `m1 + m2`. */
-    expression: z.string().check(
-      z.minLength(1),
-      z.maxLength(2048),
-      // Batched with other policies' queries, METRICS() would take theirs in too; SEARCH() gives several series, not one value.
-      z.refine((e) => !/\b(METRICS|SEARCH)\s*\(/i.test(e), 'METRICS() and SEARCH() are not supported (one call batches many policies, and one value is needed): name the metrics in `using` and refer to them by id'),
-    ),
-    using: z._default(z.record(metricId, z.strictObject(MetricStatShape)), {}),
-    period: z._default(period, 60),
-    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
-    delaySeconds,
-    region: z.optional(region),
-  })
-  .check(
-    // CloudWatch rejects a whole GetMetricData call (ValidationError) for an expression naming an
-    // unknown id, and the call carries other policies' queries too: catch it here.
-    z.superRefine((m, ctx) => {
-      const unknown = [...new Set(expressionIds(m.expression).filter((id) => !Object.hasOwn(m.using, id)))];
-      if (unknown.length > 0) {
-        ctx.addIssue({ code: 'custom', path: ['expression'], input: m.expression, message: `refers to ${unknown.map((id) => `"${id}"`).join(', ')}, not in using (${Object.keys(m.using).join(', ') || 'empty'}); an expression may use only the ids its using defines` });
-      }
-    }),
-  )
-  .register(z.globalRegistry, { description: 'A CloudWatch metric math expression.' });
-
-export const ElastiCacheMetric = z
-  .strictObject({
-    id: metricId,
-    source: z.literal('elasticache'),
-    replicationGroupId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
-    cacheClusterId: z.optional(z.string().check(z.minLength(1), z.maxLength(64))),
-    /** Per-node CloudWatch metric in AWS/ElastiCache, e.g. CurrItems, CurrConnections, EngineCPUUtilization. */
-    name: z.string().check(z.minLength(1), z.maxLength(255)),
-    stat: z._default(cloudWatchStat, 'Average'),
-    /** How the per-node values combine. */
-    aggregate: z._default(z.enum(['sum', 'average', 'max']), 'sum'),
-    /**
-     * Which nodes count. `primaries`: one value per shard (replicas hold copies of their primary's
-     * keys, so summing them counts every item 1 + replicas times). `all`: every node, for load
-     * that replicas serve too (connections, commands, CPU). Default: `primaries` for the keyspace
-     * metrics (CurrItems, CurrVolatileItems, BytesUsedForCache, DatabaseMemoryUsagePercentage,
-     * DatabaseCapacityUsagePercentage, Evictions, Reclaimed), `all` for any other.
-     */
-    nodes: z.optional(z.enum(['primaries', 'all'])),
-    period: z._default(period, 60),
-    lookbackSeconds: z.optional(positiveInt.check(z.maximum(86_400))),
-    delaySeconds,
-    region: z.optional(region),
-    /** Not supported; here to say so (and what to use) rather than "unknown key". */
-    serverlessCacheName: z.optional(z.string()),
-  })
-  .check(
-    z.refine((m) => m.serverlessCacheName === undefined, {
-      path: ['serverlessCacheName'],
-      message:
-        'ElastiCache Serverless caches have no nodes to aggregate and are not read by source "elasticache"; read them with source "cloudwatch", namespace "AWS/ElastiCache", dimensions { clusterId: <cache name> }',
-    }),
-    z.refine((m) => m.serverlessCacheName !== undefined || (m.replicationGroupId === undefined) !== (m.cacheClusterId === undefined), {
-      message: 'set exactly one of replicationGroupId or cacheClusterId',
-    }),
-  )
-  .register(z.globalRegistry, { description: 'A per-node ElastiCache metric, aggregated over the nodes of a replication group or cluster.' });
-
-export const HaproxyMetric = z
-  .strictObject({
-    id: metricId,
-    source: z.literal('haproxy'),
-    /** Name of an HAProxy runtime API endpoint. */
-    endpoint: name,
-    backend: z.string().check(z.minLength(1), z.maxLength(255)),
-    /** scur: current sessions, qcur: queued requests, rate: sessions per second, rtime: average response time (ms). */
-    field: z.enum(['scur', 'qcur', 'rate', 'rtime']),
-  })
-  .register(z.globalRegistry, { description: 'A backend statistic from the HAProxy runtime API (show stat).' });
-
-const readOnlyRedisCommands = ['LLEN', 'XLEN', 'ZCARD', 'SCARD', 'HLEN', 'STRLEN', 'GET', 'DBSIZE', 'PFCOUNT', 'ZCOUNT', 'LINDEX', 'HGET', 'XPENDING'] as const;
-export const RedisMetric = z
-  .strictObject({
-    id: metricId,
-    source: z.literal('redis'),
-    /** Name of a Redis endpoint. */
-    endpoint: name,
-    /** Shorthand for `command: [LLEN, <list>]`. */
-    list: z.optional(z.string().check(z.minLength(1), z.maxLength(1024))),
-    /** A read-only command whose reply is an integer, e.g. `[ZCARD, jobs:delayed]`. */
-    command: z.optional(z.tuple([z.enum(readOnlyRedisCommands)], z.string().check(z.maxLength(1024)))),
-  })
-  .check(z.refine((m) => (m.list === undefined) !== (m.command === undefined), { message: 'set exactly one of list or command' }))
-  .register(z.globalRegistry, { description: 'A Redis list length or the integer result of a read-only command.' });
-
-export const Metric = z.union([CloudWatchMetric, CloudWatchExpression, ElastiCacheMetric, HaproxyMetric, RedisMetric]);
+type MetricSchema = (typeof metricSourceCatalog)[number]['schemas'][number];
+export const Metric = z.union((metricSourceCatalog as readonly { schemas: readonly MetricSchema[] }[]).flatMap((d) => d.schemas) as unknown as [MetricSchema, ...MetricSchema[]]);
 
 // ---------------------------------------------------------------- rules
 
@@ -383,26 +225,12 @@ export const Behavior = z.strictObject({
 
 // ---------------------------------------------------------------- load balancers
 
-export const HaproxyLoadBalancer = z.strictObject({
-  type: z.literal('haproxy'),
-  /** Name of an HAProxy runtime API endpoint. */
-  endpoint: name,
-  backend: z.string().check(z.minLength(1), z.maxLength(255)),
-  /** The container port HAProxy sends traffic to. */
-  port: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
-  /** Longest wait for a draining server's sessions to reach 0. */
-  drainTimeoutSeconds: z._default(nonNegativeInt.check(z.maximum(3600)), 30),
-});
-export const TraefikLoadBalancer = z.strictObject({ type: z.literal('traefik') });
-export const NginxLoadBalancer = z.strictObject({
-  type: z.literal('nginx'),
-  /** Name of the nginx container on the same Docker endpoint. */
-  container: name,
-  upstream: z.string().check(z.regex(/^[A-Za-z0-9_]+$/, 'an nginx upstream name')),
-  file: z.string().check(z.regex(/^\/[^\0]*\.conf$/, 'an absolute path ending in .conf')),
-  port: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
-});
-export const LoadBalancer = z.discriminatedUnion('type', [HaproxyLoadBalancer, TraefikLoadBalancer, NginxLoadBalancer]);
+import { HaproxyLoadBalancer } from '../plugins/loadbalancers/haproxy/descriptor.ts';
+import { TraefikLoadBalancer } from '../plugins/loadbalancers/traefik/descriptor.ts';
+import { NginxLoadBalancer } from '../plugins/loadbalancers/nginx/descriptor.ts';
+
+type LoadBalancerSchema = (typeof loadBalancerCatalog)[number]['schema'];
+export const LoadBalancer = z.discriminatedUnion('type', loadBalancerCatalog.map((d) => d.schema) as unknown as [LoadBalancerSchema, ...LoadBalancerSchema[]]);
 
 // ---------------------------------------------------------------- the policy
 
@@ -457,8 +285,8 @@ export const Policy = z
           ctx.addIssue({ code: 'custom', path: path.slice(0, -1), message: 'a stepAdjust rule without metric/threshold needs at least one alarm in alarms' });
         }
       });
-      if (policy.loadBalancer && policy.target.type !== 'docker') {
-        ctx.addIssue({ code: 'custom', path: ['loadBalancer'], message: 'load balancers are kept in step for docker targets only' });
+      if (policy.loadBalancer && !targetCatalog.find((d) => d.type === policy.target.type)?.capabilities.members) {
+        ctx.addIssue({ code: 'custom', path: ['loadBalancer'], message: `load balancers are kept in step for ${targetCatalog.filter((d) => d.capabilities.members).map((d) => d.type).join(', ')} targets only` });
       }
     }),
   );
@@ -492,7 +320,6 @@ export function rulesOf(policy: Pick<Policy, 'rule'>): Rule[] {
 
 /** A stable key naming a target across policies, used by leases and the audit. */
 export function targetKey(target: Target): string {
-  return target.type === 'docker'
-    ? `docker/${target.endpoint}/${target.service}`
-    : `kubernetes/${target.cluster}/${target.namespace}/${target.kind}/${target.name}`;
+  const descriptor = targetCatalog.find((d) => d.type === target.type)!;
+  return (descriptor.key as (t: Target) => string)(target);
 }

@@ -5,7 +5,7 @@
  * hold nested maps DynamoDB would otherwise reshape). The table is encrypted at rest.
  */
 import { DeleteCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { RecordedSpec, SpecStore } from '../targets/docker/spec-store.ts';
+import type { RecordedSpec, SpecStore } from '../plugins/targets/docker/spec-store.ts';
 
 const partition = (serviceKey: string) => `specs#${serviceKey}`;
 const sortKey = (name: string) => `container#${name}`;

@@ -3,9 +3,9 @@ import { DescribeCacheClustersCommand, DescribeReplicationGroupsCommand, ElastiC
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { cloudWatchSource, toCloudWatchRequest } from '../../shared/metrics/cloudwatch.ts';
+import { cloudWatchSource, toCloudWatchRequest } from '../../shared/plugins/metrics/cloudwatch/source.ts';
 import { fetchCloudWatch, maxSplitCalls, queriesFor, windowOf, type CloudWatchRequest } from '../../shared/aws/cloudwatch-batch.ts';
-import { aggregate, clearTopologyCache, elastiCacheSource, nodesSetting, setTopologyClock } from '../../shared/metrics/elasticache.ts';
+import { aggregate, clearTopologyCache, elastiCacheSource, nodesSetting, setTopologyClock } from '../../shared/plugins/metrics/elasticache/source.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
 import { cloudWatchLike, ValidationError } from './cloudwatch-like.ts';
 import { clusterModeDisabledGroup, clusterModeEnabledGroup } from './elasticache-fixtures.ts';

@@ -16,10 +16,14 @@ function autoscaler(...args: string[]) {
 describe('autoscaler validate', () => {
   it('accepts every example and counts policies and files', () => {
     // Act
-    const { status, stdout } = autoscaler('validate', 'examples/web-haproxy.yaml', 'examples/sidekiq-elasticache.yaml', 'examples/seed-steps.yaml', 'examples/alarm-step-scaling.yaml');
+    const { status, stdout } = autoscaler(
+      'validate', 'examples/web-haproxy.yaml', 'examples/sidekiq-elasticache.yaml', 'examples/seed-steps.yaml', 'examples/alarm-step-scaling.yaml',
+      'examples/prometheus-requests.yaml', 'examples/haproxy-response-time.yaml', 'examples/traefik-response-time.yaml', 'examples/envoy-response-time.yaml',
+      'examples/traefik-response-time-scrape.yaml', 'examples/envoy-response-time-scrape.yaml',
+    );
 
     // Assess
-    expect(stdout.trim()).toBe('ok: 4 policies in 4 files');
+    expect(stdout.trim()).toBe('ok: 10 policies in 10 files');
     expect(status).toBe(0);
   });
 

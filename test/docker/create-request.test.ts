@@ -4,9 +4,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { forgetDockerHosts } from '../../shared/targets/docker/client.ts';
-import { MemorySpecStore } from '../../shared/targets/docker/spec-store.ts';
-import { dockerTarget } from '../../shared/targets/docker/target.ts';
+import { forgetDockerHosts } from '../../shared/plugins/targets/docker/client.ts';
+import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { dockerPolicy, scaleRequest } from './helpers.ts';
 
 const TEMPLATE_ID = 't'.repeat(64);

@@ -6,8 +6,8 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { noEndpoints, type Endpoints } from '../../shared/config/endpoints.ts';
-import { forgetDockerHosts } from '../../shared/targets/docker/client.ts';
-import { dockerTarget } from '../../shared/targets/docker/target.ts';
+import { forgetDockerHosts } from '../../shared/plugins/targets/docker/client.ts';
+import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { describeWithServices } from '../support/services.ts';
 import { dockerPolicy, failureOf, plainContext, scaleRequest, serviceName } from './helpers.ts';
 

@@ -5,8 +5,8 @@ import Docker from 'dockerode';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import type { LoadBalancerPlugin, Member, PluginContext } from '../../shared/plugins/types.ts';
 import { Policy, type PolicyInput } from '../../shared/policy/schema.ts';
-import type { DockerPluginContext } from '../../shared/targets/docker/target.ts';
-import { MemorySpecStore } from '../../shared/targets/docker/spec-store.ts';
+import type { DockerPluginContext } from '../../shared/plugins/targets/docker/target.ts';
+import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
 import type { DockerTarget } from '../../shared/policy/schema.ts';
 import type { ScaleRequest } from '../../shared/plugins/types.ts';
 

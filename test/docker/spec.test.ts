@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
-import { isLoopback, parseTcpHost } from '../../shared/targets/docker/client.ts';
-import { memberOf, servicePort } from '../../shared/targets/docker/members.ts';
-import { FileSpecStore, MemorySpecStore, type RecordedSpec } from '../../shared/targets/docker/spec-store.ts';
-import { cloneName, cloneSpec, compareCreated, ephemeralPortBindings, specFromInspect } from '../../shared/targets/docker/spec.ts';
-import { templateOrder } from '../../shared/targets/docker/target.ts';
+import { isLoopback, parseTcpHost } from '../../shared/plugins/targets/docker/client.ts';
+import { memberOf, servicePort } from '../../shared/plugins/targets/docker/members.ts';
+import { FileSpecStore, MemorySpecStore, type RecordedSpec } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { cloneName, cloneSpec, compareCreated, ephemeralPortBindings, specFromInspect } from '../../shared/plugins/targets/docker/spec.ts';
+import { templateOrder } from '../../shared/plugins/targets/docker/target.ts';
 
 const ID = 'abcdef0123456789'.repeat(4);
 

@@ -2,8 +2,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { dockerTarget, DockerScaleError } from '../../shared/targets/docker/target.ts';
-import { MemorySpecStore } from '../../shared/targets/docker/spec-store.ts';
+import { dockerTarget, DockerScaleError } from '../../shared/plugins/targets/docker/target.ts';
+import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
 import { describeWithServices } from '../support/services.ts';
 import {
   HTTP_PORT,

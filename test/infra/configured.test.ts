@@ -6,6 +6,7 @@
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -23,6 +24,9 @@ let template: Template;
 let packs: ReturnType<typeof addNagChecks>;
 let app: App;
 let synthError: unknown;
+let operator: iam.Role;
+let grants: { audit: iam.Grant; policies: iam.Grant };
+const ampWorkspaceId = 'ws-0123abcd-4567-89ef-0123-456789abcdef';
 
 beforeAll(() => {
   // Prepare
@@ -30,7 +34,7 @@ beforeAll(() => {
   const stack = new Stack(app, 'Configured', { env: { account, region } });
   const vpc = ec2.Vpc.fromVpcAttributes(stack, 'Vpc', { vpcId: 'vpc-0123456789abcdef0', availabilityZones: ['eu-west-1a', 'eu-west-1b'] });
   const subnets = ['subnet-0123456789abcdef0', 'subnet-0fedcba9876543210'].map((id, i) => ec2.Subnet.fromSubnetId(stack, `Subnet${i}`, id));
-  new Autoscaler(stack, 'Autoscaler', {
+  const autoscaler = new Autoscaler(stack, 'Autoscaler', {
     schedule: Duration.minutes(5),
     alarmTopic: sns.Topic.fromTopicArn(stack, 'Existing', existingTopicArn),
     operatorTopic: sns.Topic.fromTopicArn(stack, 'Ops', `arn:aws:sns:${region}:${account}:ops`),
@@ -49,6 +53,7 @@ beforeAll(() => {
       docker: { 'edge-1': { host: 'tcp://10.0.1.10:2376', tls: { ca: { secretId: tlsSecretArn, jsonKey: 'ca' }, cert: { secretId: tlsSecretArn, jsonKey: 'cert' }, key: { secretId: tlsSecretArn, jsonKey: 'key' } } } },
       redis: { 'cache-1': { url: 'rediss://cache-1.internal:6379/0', password: { secretId: 'autoscaler/redis' } } },
       kubernetes: { prod: { eks: { name: 'prod', region } } },
+      prometheus: { amp: { amp: { workspaceId: ampWorkspaceId, region: 'us-west-2' } }, self: { url: 'https://prometheus.internal:9090' } },
     },
     replicaCeiling: 40,
     auditRetentionDays: 90,
@@ -56,6 +61,8 @@ beforeAll(() => {
     removalPolicy: RemovalPolicy.DESTROY,
     dashboardTargets: ['docker/edge-1/web'],
   });
+  operator = new iam.Role(stack, 'Operator', { assumedBy: new iam.AccountPrincipal(account) });
+  grants = { audit: autoscaler.grantReadAudit(operator), policies: autoscaler.grantManagePolicies(operator) };
   packs = addNagChecks(app);
   // Act: the synth runs the nag plugins; it throws when any finding is left unacknowledged.
   try {
@@ -186,4 +193,34 @@ describe('Autoscaler construct, fully configured', () => {
     const role = Object.values(template.findResources('AWS::IAM::Role'))[0]!;
     expect(JSON.stringify(role.Properties.ManagedPolicyArns)).toContain('service-role/AWSLambdaVPCAccessExecutionRole');
   });
+
+  it('queries only the AMP workspace named in the endpoints (aps:QueryMetrics from the prometheus descriptor)', () => {
+    // Assess
+    const statements = statementsWithAction(template, 'aps:QueryMetrics');
+    expect(statements).toHaveLength(1);
+    expect(asList(statements[0]!.Action)).toEqual(['aps:QueryMetrics']);
+    expect(asList(statements[0]!.Resource).map((r) => JSON.stringify(r))).toEqual([
+      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:aps:us-west-2:${account}:workspace/${ampWorkspaceId}`]] }),
+    ]);
+  });
+
+  it('grantReadAudit and grantManagePolicies give an operator role reads of the audit and the policy calls, nothing more', () => {
+    // Assess
+    expect(grants.audit.success).toBe(true);
+    expect(grants.policies.success).toBe(true);
+    const operatorPolicies = Object.values(template.findResources('AWS::IAM::Policy')).filter((p) => JSON.stringify(p.Properties.Roles).includes(stackLogicalId(operator)));
+    const statements = operatorPolicies.flatMap((p) => asList(p.Properties.PolicyDocument.Statement) as Array<{ Action: unknown; Resource: unknown }>);
+    expect(statements.map((s) => asList(s.Action))).toEqual([
+      ['dynamodb:GetItem', 'dynamodb:Query'],
+      ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem'],
+    ]);
+    expect(JSON.stringify(statements[0]!.Resource)).toContain('AuditTable');
+    expect(asList(statements[0]!.Resource).map((r) => JSON.stringify(r).match(/\/index\/\w+/)?.[0] ?? 'table')).toEqual(['table', '/index/byPolicy', '/index/byDay']);
+    expect(JSON.stringify(statements[1]!.Resource)).toContain('PoliciesTable');
+    expect(JSON.stringify(statements[1]!.Resource)).not.toContain('AuditTable');
+  });
 });
+
+function stackLogicalId(role: iam.Role): string {
+  return Stack.of(role).getLogicalId(role.node.defaultChild as iam.CfnRole);
+}

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { metricNames, metricNamespace } from '../../shared/observability/metric-names.ts';
 import { defaultAuditRetentionDays, tableDesigns, tableEnvironment } from '../../shared/state/tables.ts';
 import { asList, identityStatements, logicalId, statementsWithAction } from './template-helpers.ts';
@@ -84,7 +85,8 @@ describe('npx cdk synth (default configuration, offline)', () => {
       expect(fn.Properties.Handler).toBe('index.handler');
       const variables = fn.Properties.Environment.Variables as Record<string, unknown>;
       for (const name of Object.values(tableEnvironment)) expect(variables[name]).toEqual({ Ref: expect.stringContaining('Table') });
-      expect(JSON.parse(variables.AUTOSCALER_ENDPOINTS as string)).toEqual({ docker: {}, haproxy: {}, redis: {}, kubernetes: {} });
+      // One empty record per endpoint kind of the plug-in catalog.
+      expect(JSON.parse(variables.AUTOSCALER_ENDPOINTS as string)).toEqual(noEndpoints);
       expect(variables.AUTOSCALER_CEILING).toBe('100');
       expect(variables.AUDIT_RETENTION_DAYS).toBe(String(defaultAuditRetentionDays));
       expect(Object.keys(variables).filter((k) => /SECRET|PASSWORD|TOKEN|KEY$/i.test(k))).toEqual([]);

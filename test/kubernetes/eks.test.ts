@@ -3,9 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
 import { Policy, type KubernetesTarget } from '../../shared/policy/schema.ts';
-import { clearClientCache, setClientClock } from '../../shared/targets/kubernetes/client.ts';
-import { eksToken, stsHostname, tokenPrefix } from '../../shared/targets/kubernetes/eks-token.ts';
-import { kubernetesTarget } from '../../shared/targets/kubernetes/target.ts';
+import { clearClientCache, setClientClock } from '../../shared/plugins/targets/kubernetes/client.ts';
+import { eksToken, stsHostname, tokenPrefix } from '../../shared/plugins/targets/kubernetes/eks-token.ts';
+import { kubernetesTarget } from '../../shared/plugins/targets/kubernetes/target.ts';
 import { startFakeKubernetes, type FakeKubernetes } from './fake-api.ts';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY' };

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
 import { Policy, type KubernetesTarget } from '../../shared/policy/schema.ts';
-import { kubernetesTarget } from '../../shared/targets/kubernetes/target.ts';
+import { kubernetesTarget } from '../../shared/plugins/targets/kubernetes/target.ts';
 
 const kubeconfig = process.env.KUBECONFIG;
 const deployment = process.env.AUTOSCALER_TEST_DEPLOYMENT ?? 'default/autoscaler-test';

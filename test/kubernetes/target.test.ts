@@ -4,8 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
 import type { PluginContext, ScaleRequest } from '../../shared/plugins/types.ts';
 import { Policy, type KubernetesTarget } from '../../shared/policy/schema.ts';
-import { clearClientCache, ScaleConflictError } from '../../shared/targets/kubernetes/client.ts';
-import { kubernetesTarget } from '../../shared/targets/kubernetes/target.ts';
+import { clearClientCache, ScaleConflictError } from '../../shared/plugins/targets/kubernetes/client.ts';
+import { kubernetesTarget } from '../../shared/plugins/targets/kubernetes/target.ts';
 import { startFakeKubernetes, type FakeKubernetes } from './fake-api.ts';
 
 let fake: FakeKubernetes;

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import type { Endpoints } from '../../shared/config/endpoints.ts';
 import { runExpecting, runtimeTarget, showServersState, showStat } from '../../shared/haproxy/runtime.ts';
-import { haproxyLoadBalancer, serverName, serverPrefix, targetServerPrefix } from '../../shared/loadbalancers/haproxy.ts';
+import { haproxyLoadBalancer, serverName, serverPrefix, targetServerPrefix } from '../../shared/plugins/loadbalancers/haproxy/loadbalancer.ts';
 import type { PluginContext } from '../../shared/plugins/types.ts';
 import { DockerTarget, HaproxyLoadBalancer } from '../../shared/policy/schema.ts';
 import { describeWithServices } from '../support/services.ts';

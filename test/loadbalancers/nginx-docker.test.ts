@@ -1,11 +1,11 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { dockerNginxControl } from '../../shared/loadbalancers/nginx-control.ts';
-import { nginxLoadBalancer, renderUpstream } from '../../shared/loadbalancers/nginx.ts';
+import { dockerNginxControl } from '../../shared/plugins/loadbalancers/nginx/control.ts';
+import { nginxLoadBalancer, renderUpstream } from '../../shared/plugins/loadbalancers/nginx/loadbalancer.ts';
 import type { LoadBalancerPlugin, PluginContext } from '../../shared/plugins/types.ts';
 import { DockerTarget, NginxLoadBalancer } from '../../shared/policy/schema.ts';
-import { dockerHost } from '../../shared/targets/docker/client.ts';
+import { dockerHost } from '../../shared/plugins/targets/docker/client.ts';
 import { describeWithServices } from '../support/services.ts';
 import { startMember, waitFor } from './http-members.ts';
 import type { HttpMember } from './http-members.ts';

@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
-import { localNginxControl, firstFileOfTar, tarOneFile } from '../../shared/loadbalancers/nginx-control.ts';
-import { NginxUpstream, parseUpstream, renderUpstream } from '../../shared/loadbalancers/nginx.ts';
+import { localNginxControl, firstFileOfTar, tarOneFile } from '../../shared/plugins/loadbalancers/nginx/control.ts';
+import { NginxUpstream, parseUpstream, renderUpstream } from '../../shared/plugins/loadbalancers/nginx/loadbalancer.ts';
 import { describeWithServices } from '../support/services.ts';
 import { loadLoop, startMember, waitFor } from './http-members.ts';
 import type { HttpMember } from './http-members.ts';

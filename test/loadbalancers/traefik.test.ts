@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { ruleProblems, traefikLoadBalancer, TraefikLabels, validateTraefikLabels } from '../../shared/loadbalancers/traefik.ts';
+import { ruleProblems, traefikLoadBalancer, TraefikLabels, validateTraefikLabels } from '../../shared/plugins/loadbalancers/traefik/loadbalancer.ts';
 import type { PluginContext } from '../../shared/plugins/types.ts';
 import { DockerTarget } from '../../shared/policy/schema.ts';
 import { describeWithServices } from '../support/services.ts';

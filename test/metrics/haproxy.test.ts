@@ -2,7 +2,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Endpoints } from '../../shared/config/endpoints.ts';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { runCommand, runExpecting, runtimeTarget } from '../../shared/haproxy/runtime.ts';
-import { haproxySource, readBackendField } from '../../shared/metrics/haproxy.ts';
+import { haproxySource, readBackendField } from '../../shared/plugins/metrics/haproxy/source.ts';
 import type { MetricRequest, MetricResult, PluginContext } from '../../shared/plugins/types.ts';
 import { HaproxyMetric } from '../../shared/policy/schema.ts';
 import { startMember, waitFor } from '../loadbalancers/http-members.ts';

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import type { Endpoints } from '../../shared/config/endpoints.ts';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { closeRedisClients, readingOf, redisSource } from '../../shared/metrics/redis.ts';
+import { closeRedisClients, readingOf, redisSource } from '../../shared/plugins/metrics/redis/source.ts';
 import type { MetricRequest, PluginContext } from '../../shared/plugins/types.ts';
 import { RedisMetric } from '../../shared/policy/schema.ts';
 import { describeWithServices } from '../support/services.ts';

@@ -1,3 +1,4 @@
+import { metricSourceCatalog } from '../../shared/plugins/catalog.ts';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -121,12 +122,14 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     // Act
     const target = errorsOf({ ...validPolicy, target: { type: 'ecs', service: 'web' } });
     const rule = errorsOf({ ...validPolicy, rule: { type: 'targetTracking', metric: 'conns' } });
-    const source = errorsOf({ ...validPolicy, metrics: [{ id: 'conns', source: 'prometheus' }] });
+    const source = errorsOf({ ...validPolicy, metrics: [{ id: 'conns', source: 'datadog' }] });
 
     // Assess
     expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes)']);
     expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust, envelope)']);
-    expect(source).toEqual(['p.yaml: metrics[0].source: "prometheus" is not a known source (allowed: cloudwatch, elasticache, haproxy, redis)']);
+    // The allowed sources are the catalog's, in its order.
+    expect(source).toEqual([`p.yaml: metrics[0].source: "datadog" is not a known source (allowed: ${[...new Set(metricSourceCatalog.map((d) => d.source))].join(', ')})`]);
+    expect(source[0]).toContain('(allowed: cloudwatch, elasticache, haproxy, redis, ');
   });
 
   it('wrong types, missing fields and bounds name the value', () => {
