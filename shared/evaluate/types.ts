@@ -107,6 +107,8 @@ export interface EvaluationOptions {
    * per-target time limit.
    */
   readonly alarmLeaseWaitMs?: number;
+  /** How often a held lease is renewed, ms. Default a third of its duration. */
+  readonly leaseRenewalMs?: number;
   /** How many targets are worked on at once (each independently, no phase barrier). Default 10. */
   readonly parallelism?: number;
   readonly getSecret?: (secretId: string) => Promise<string>;

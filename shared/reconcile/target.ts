@@ -149,7 +149,7 @@ class TargetRun {
     // 5. The lease. An alarm that wants to act waits for it a while (it notifies once per state change).
     const waitMs = arbitration.actor && this.#deps.trigger.type === 'alarm' ? Math.min(options.alarmLeaseWaitMs ?? defaultAlarmLeaseWaitMs, this.#limits.deadlineMs / 2) : 0;
     const owner = `${options.owner}#${randomUUID().slice(0, 8)}`;
-    const taken = await TargetLease.acquire(this.#deps, this.#job.key, owner, { durationMs: this.#limits.leaseMs, waitMs, signal, now: this.#deps.now, log: this.#deps.log });
+    const taken = await TargetLease.acquire(this.#deps, this.#job.key, owner, { durationMs: this.#limits.leaseMs, ...(options.leaseRenewalMs ? { renewEveryMs: options.leaseRenewalMs } : {}), waitMs, signal, now: this.#deps.now, log: this.#deps.log });
     if (!taken.acquired) {
       const actor = evaluated.find((e) => e.prepared.policy.id === arbitration.actor);
       if (actor) await this.#record(actor, { status: 'NotScaled', action: 'none', notScaledReason: 'LeaseHeld', details: { wanted: actor.decision.action, leaseHolder: taken.holder ?? null } });

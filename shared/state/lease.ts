@@ -27,6 +27,8 @@ export interface LeaseStores {
 export interface LeaseOptions {
   /** How long the lease lasts without renewal, ms. */
   readonly durationMs: number;
+  /** How often it is renewed while held, ms. Default a third of `durationMs`. */
+  readonly renewEveryMs?: number;
   /** How long to poll (with backoff) for a lease another evaluation holds, ms (0: give up at once). */
   readonly waitMs: number;
   /** The target's deadline: stops waiting, renewing and acting. */
@@ -56,7 +58,7 @@ export class TargetLease {
     this.owner = owner;
     this.#options = options;
     this.staleIntent = staleIntent;
-    this.#renewal = setInterval(() => void this.#renew(), Math.max(50, Math.floor(options.durationMs / 3)));
+    this.#renewal = setInterval(() => void this.#renew(), Math.max(10, options.renewEveryMs ?? Math.floor(options.durationMs / 3)));
     this.#renewal.unref();
     options.signal.addEventListener('abort', () => clearInterval(this.#renewal), { once: true });
   }
