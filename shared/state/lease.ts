@@ -113,7 +113,10 @@ export class TargetLease {
         endedAt: new Date(this.#options.now()).toISOString(),
       });
     }
+    // Until its record is stored, the stale intent must survive this holder too (even if this put fails).
+    this.#stored = false;
     await this.#stores.audit.put(record);
+    this.#stored = true;
     await this.#stores.state.clearIntent(this.target, this.owner);
     return record;
   }
