@@ -83,7 +83,7 @@ class TargetRun {
   readonly #deadline = new AbortController();
   readonly #stored: AuditRecord[] = [];
   readonly #audited = new Set<string>();
-  /** What each policy was about to do, for a Failed record. */
+  /** What the acting policy was about to do, for a Failed record. */
   readonly #attempted = new Map<string, Pick<Decision, 'action' | 'desiredReplicas' | 'rawDesired' | 'currentReplicas'>>();
   #stage: 'reading' | 'deciding' | 'acting' = 'reading';
   #currentReplicas: number | null = null;
@@ -199,6 +199,7 @@ class TargetRun {
       await this.#record(actor, { status: 'NotScaled', action: 'none', notScaledReason: 'DuplicateTrigger', details: { wanted: decision.action, triggerId } });
       return undefined;
     }
+    this.#attempted.set(prepared.policy.id, decision);
     // The full record, as it will read if all goes well, is stored before acting.
     await lease.recordIntent(this.#build(actor, { status: 'Successful', action: decision.action, activityId }));
     let outcome: Outcome;
@@ -352,7 +353,6 @@ class TargetRun {
       const history = histories.get(p.policy.id)!;
       const alarm = alarmContext && p.policy.alarms.includes(alarmContext.name) ? alarmContext : undefined;
       const decision = decide({ policy: p.policy, currentReplicas: replicas, metrics, now: evaluatedAt, history: history.history, ceiling: this.#deps.options.ceiling, ...(alarm ? { alarm } : {}) });
-      if (!p.policy.dryRun && decision.action !== 'none') this.#attempted.set(p.policy.id, decision);
       return { prepared: p, decision, history, inputs, metricErrors: errors };
     });
   }
