@@ -49,6 +49,8 @@ export class TargetLease {
   readonly #fence = new AbortController();
   readonly #renewal: NodeJS.Timeout;
   #intent: Intent | undefined;
+  /** Until when the lease is surely ours (the last successful acquire or renewal). */
+  #validUntil: number;
   #stored = true;
   #acting = false;
 
@@ -58,6 +60,7 @@ export class TargetLease {
     this.owner = owner;
     this.#options = options;
     this.staleIntent = staleIntent;
+    this.#validUntil = options.now() + options.durationMs;
     this.#renewal = setInterval(() => void this.#renew(), Math.max(10, options.renewEveryMs ?? Math.floor(options.durationMs / 3)));
     this.#renewal.unref();
     options.signal.addEventListener('abort', () => clearInterval(this.#renewal), { once: true });
@@ -191,11 +194,17 @@ export class TargetLease {
 
   async #renew(): Promise<void> {
     if (this.signal.aborted) return;
+    const until = this.#options.now() + this.#options.durationMs;
     try {
-      const ours = await this.#stores.state.renewLease(this.target, this.owner, this.#options.now() + this.#options.durationMs);
-      if (!ours) this.#fence.abort(new Error(`lost the lease on ${this.target}`));
+      const ours = await this.#stores.state.renewLease(this.target, this.owner, until);
+      if (ours) this.#validUntil = until;
+      else this.#fence.abort(new Error(`lost the lease on ${this.target}`));
     } catch (error) {
-      this.#fence.abort(new Error(`could not renew the lease on ${this.target}: ${message(error)}`));
+      // A failed renewal (throttling, say) is tried again next time, as long as the lease surely
+      // outlives that; otherwise stop acting before someone else may take it.
+      const interval = this.#options.renewEveryMs ?? Math.floor(this.#options.durationMs / 3);
+      if (this.#options.now() + interval >= this.#validUntil) this.#fence.abort(new Error(`could not renew the lease on ${this.target}: ${message(error)}`));
+      else this.#options.log(`renewing the lease on ${this.target} failed; trying again: ${message(error)}`);
     }
   }
 }
