@@ -1,24 +1,38 @@
 /**
- * Alarm storm: 1,000 SNS deliveries over 50 targets, 20% of them redeliveries of an earlier message
- * (some while the original is still running), against dynalite with an in-memory target. Each unique
- * delivery asks for +1 replica (stepAdjust, no cooldown), so every action is countable.
- * Side by side: deliveries handled one at a time, and 20 at a time (as concurrent Lambda invocations).
+ * Alarm storm with concurrent schedule ticks, old evaluation core (before issue 9) beside the new
+ * one, in one run, on the same storm: 1,000 SNS deliveries over 50 targets (20% redeliveries of an
+ * earlier message, half of them right behind it), spread over 20 simulated minutes; every simulated
+ * minute a schedule tick evaluates all 50 targets at the same time as that minute's deliveries
+ * (20 deliveries at a time, as concurrent Lambda invocations). dynalite in-process, in-memory target.
+ *
+ * Every policy is AWS step scaling (+2 while the metric / alarm breaches) with a 120 s cooldown, so
+ * a target may scale out at most once per 120 s: two scale-outs of one target less than 120 s
+ * apart are a double action inside a cooldown. 2% of audit puts fail (throttling that outlasted the
+ * SDK's retries, chosen deterministically) in both runs; an action whose record never reaches the
+ * audit table — not even on a later evaluation — is an action without a record.
+ * Goal for the new core: 0 and 0.
  */
 import { noEndpoints } from '../shared/config/endpoints.ts';
 import { evaluate } from '../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../shared/evaluate/policies.ts';
-import type { EvaluationTrigger } from '../shared/evaluate/types.ts';
+import type { EvaluationOptions, EvaluationTrigger, SelectedPolicy, StoredPolicy } from '../shared/evaluate/types.ts';
 import { startDynalite } from '../shared/local/dynalite.ts';
-import { Policy } from '../shared/policy/schema.ts';
-import { documentClient, localClient, storesFor } from '../shared/state/client.ts';
+import type { ScaleRequest } from '../shared/plugins/types.ts';
+import { Policy, targetKey } from '../shared/policy/schema.ts';
+import { documentClient, localClient, storesFor, type Stores } from '../shared/state/client.ts';
 import { createTables } from '../shared/state/create.ts';
 import { localTableNames } from '../shared/state/tables.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from '../test/evaluate/fakes.ts';
+import { evaluate as evaluateBefore } from './legacy/evaluate-before-issue-9.ts';
 import { printTable } from './table.ts';
 
 const targets = 50;
 const deliveries = 1_000;
 const duplicateShare = 0.2;
+const minutes = 20;
+const concurrency = 20;
+const cooldownSeconds = 120;
+const auditFailureShare = 0.02;
 
 interface Delivery {
   readonly messageId: string;
@@ -40,96 +54,114 @@ function storm(): Delivery[] {
   for (let d = 0; d < deliveries - uniques; d++) {
     const original = list.filter((x) => !x.duplicate)[Math.floor(next() * uniques)]!;
     const at = list.indexOf(original);
-    // Half right behind the original (concurrent with it when run 20 at a time), half much later.
+    // Half right behind the original (concurrent with it), half much later.
     const position = d % 2 === 0 ? at + 1 : Math.min(list.length, at + 100 + Math.floor(next() * 300));
     list.splice(position, 0, { ...original, duplicate: true });
   }
   return list;
 }
 
-async function run(concurrency: number, plan: Delivery[]) {
+type Evaluate = (policies: readonly SelectedPolicy[], trigger: EvaluationTrigger, stores: Stores, options: EvaluationOptions) => Promise<unknown>;
+
+/** The in-memory target, remembering when (simulated) each scale happened. */
+class TimedTarget extends MemoryTarget {
+  readonly timed: Array<{ target: string; at: number; desired: number }> = [];
+  clock = 0;
+  override async scale(request: ScaleRequest, desired: number) {
+    this.timed.push({ target: targetKey(request.target), at: this.clock, desired });
+    return super.scale(request, desired);
+  }
+}
+
+async function run(label: string, evaluateWith: Evaluate, plan: Delivery[]) {
   const server = await startDynalite();
   const client = localClient(server.endpoint);
   await createTables(client, localTableNames);
   const stores = storesFor(documentClient(client), localTableNames);
-  const target = new MemoryTarget();
-  const registry = memoryRegistry(target, new MemoryMetrics());
+  const target = new TimedTarget();
+  const metrics = new MemoryMetrics();
+  const registry = memoryRegistry(target, metrics);
   for (let t = 0; t < targets; t++) {
+    metrics.values.set(`queue:svc-${t}`, 20);
     const policy = Policy.parse(
       stepsPolicy(`storm-${t}`, `svc-${t}`, {
         capacity: { min: 1, max: 10_000 },
         alarms: [`alarm-${t}`],
-        rule: { type: 'stepAdjust', adjustments: [{ lower: 0, adjustment: 1 }], cooldownSeconds: 0 },
-        behavior: { scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Pods', value: 1000, periodSeconds: 15 }] } },
+        rule: { type: 'stepAdjust', metric: 'jobs', threshold: 10, adjustments: [{ lower: 0, adjustment: 2 }], cooldownSeconds },
       }),
     );
     await stores.policies.put(policy, 0);
   }
-  const outcomes: Array<{ delivery: Delivery; status: string; reason?: string }> = [];
-  let next = 0;
+  // 2% of audit puts fail, the same ones in both runs (by order of arrival).
+  const failing = random(7);
+  const realPut = stores.audit.put.bind(stores.audit);
+  let refused = 0;
+  stores.audit.put = async (record) => {
+    if (failing() < auditFailureShare) {
+      refused++;
+      throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ProvisionedThroughputExceededException' });
+    }
+    return realPut(record);
+  };
+
+  let clock = Date.parse('2026-12-01T00:00:00Z');
+  const options: EvaluationOptions = { registry, endpoints: noEndpoints, ceiling: 10_000, owner: label, log: () => {}, now: () => clock };
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < plan.length) {
-        const delivery = plan[next++]!;
+  const perMinute = Math.ceil(plan.length / minutes);
+  for (let minute = 0; minute <= minutes; minute++) {
+    clock += 60_000;
+    target.clock = clock;
+    const batch = plan.slice(minute * perMinute, (minute + 1) * perMinute);
+    let next = 0;
+    const alarms = Array.from({ length: concurrency }, async () => {
+      while (next < batch.length) {
+        const delivery = batch[next++]!;
         const alarmName = `alarm-${delivery.target}`;
-        const trigger: EvaluationTrigger = {
-          type: 'alarm',
-          id: delivery.messageId,
-          messageId: delivery.messageId,
-          alarmName,
-          alarmState: 'ALARM',
-          alarm: { name: alarmName, state: 'ALARM', threshold: 10, value: 20 },
-        };
-        const policies = await policiesForTrigger(trigger, stores.policies);
-        const { records } = await evaluate(policies, trigger, stores, { registry, endpoints: noEndpoints, ceiling: 10_000, owner: `bench-${concurrency}`, log: () => {} });
-        for (const r of records) outcomes.push({ delivery, status: r.status, ...(r.notScaledReason ? { reason: String(r.notScaledReason) } : {}) });
+        const trigger: EvaluationTrigger = { type: 'alarm', id: delivery.messageId, messageId: delivery.messageId, alarmName, alarmState: 'ALARM', alarm: { name: alarmName, state: 'ALARM', threshold: 10, value: 20 } };
+        await evaluateWith(await policiesForTrigger(trigger, stores.policies), trigger, stores, options);
       }
-    }),
-  );
+    });
+    // The tick of this minute (the last "minute" is a final tick only, so pending records get their chance).
+    const tick = (async () => evaluateWith((await policiesForTrigger({ type: 'schedule' }, stores.policies)) as StoredPolicy[], { type: 'schedule', id: `tick-${minute}` }, stores, options))();
+    await Promise.all([...alarms, tick]);
+  }
+  // The storm is over: the metric drops below the threshold and one more tick runs, so the last
+  // minute's pending records (if any) get their next evaluation too.
+  for (let t = 0; t < targets; t++) metrics.values.set(`queue:svc-${t}`, 0);
+  clock += 60_000;
+  target.clock = clock;
+  await evaluateWith((await policiesForTrigger({ type: 'schedule' }, stores.policies)) as StoredPolicy[], { type: 'schedule', id: 'tick-settle' }, stores, options);
+  stores.audit.put = realPut;
   const seconds = (performance.now() - started) / 1000;
-  let auditRecords = 0;
-  for (let t = 0; t < targets; t++) auditRecords += (await stores.audit.list({ target: `docker/local/svc-${t}` })).length;
+
+  let doubleActions = 0;
+  let unrecorded = 0;
+  for (let t = 0; t < targets; t++) {
+    const key = `docker/local/svc-${t}`;
+    const calls = target.timed.filter((c) => c.target === key);
+    for (let i = 1; i < calls.length; i++) if (calls[i]!.at - calls[i - 1]!.at < cooldownSeconds * 1000) doubleActions++;
+    const recorded = (await stores.audit.list({ target: key })).filter((r) => r.action === 'scaleOut' || r.action === 'scaleIn');
+    unrecorded += Math.max(0, calls.length - recorded.length);
+  }
   client.destroy();
   await server.close();
-
-  const actedByMessage = new Map<string, number>();
-  for (const o of outcomes) if (o.status === 'Successful') actedByMessage.set(o.delivery.messageId, (actedByMessage.get(o.delivery.messageId) ?? 0) + 1);
-  const actions = outcomes.filter((o) => o.status === 'Successful').length;
-  const replicasAdded = [...target.replicas.values()].reduce((sum, r) => sum + r - 1, 0);
-  return {
-    actions,
-    expected: new Set(plan.map((d) => d.messageId)).size,
-    duplicateActions: [...actedByMessage.values()].filter((n) => n > 1).length,
-    duplicateTrigger: outcomes.filter((o) => o.reason === 'DuplicateTrigger').length,
-    neverActed: new Set(plan.map((d) => d.messageId)).size - actedByMessage.size,
-    leaseHeldDuplicate: outcomes.filter((o) => o.reason === 'LeaseHeld' && o.delivery.duplicate).length,
-    failed: outcomes.filter((o) => o.status === 'Failed').length,
-    auditRecords,
-    replicasAdded,
-    seconds,
-    throughput: plan.length / seconds,
-  };
+  return { actions: target.timed.length, doubleActions, unrecorded, refused, seconds };
 }
 
 export default async function alarmStorm(): Promise<void> {
   const plan = storm();
-  const sequential = await run(1, plan);
-  const concurrent = await run(20, plan);
-  console.log(`${deliveries} deliveries (${Math.round(duplicateShare * 100)}% redeliveries) over ${targets} targets; dynalite in-process, in-memory target\n`);
-  const row = (metric: string, pick: (r: typeof sequential) => number | string) => ({ metric, 'one at a time': pick(sequential), '20 at a time': pick(concurrent) });
+  const before = await run('before', evaluateBefore as unknown as Evaluate, plan);
+  const after = await run('after', evaluate, plan);
+  console.log(
+    `${deliveries} deliveries (${Math.round(duplicateShare * 100)}% redeliveries) over ${targets} targets in ${minutes} simulated minutes, a schedule tick every minute concurrent with the deliveries (${concurrency} at a time); step scaling +2 with a ${cooldownSeconds} s cooldown; ${Math.round(auditFailureShare * 100)}% of audit puts refused; dynalite in-process, in-memory target\n`,
+  );
+  const row = (metric: string, pick: (r: typeof before) => number | string) => ({ metric, 'before issue 9': pick(before), 'per-target reconcile': pick(after) });
   printTable([
-    row('unique triggers (expected actions)', (r) => r.expected),
-    row('actions taken', (r) => r.actions),
-    row('duplicate actions (must be 0)', (r) => r.duplicateActions),
-    row('replicas added (must equal actions)', (r) => r.replicasAdded),
-    row('redeliveries stopped: DuplicateTrigger', (r) => r.duplicateTrigger),
-    row('redeliveries stopped: LeaseHeld', (r) => r.leaseHeldDuplicate),
-    row('triggers never acted on (every delivery gave up waiting)', (r) => r.neverActed),
-    row('failed', (r) => r.failed),
-    row('audit records written', (r) => r.auditRecords),
+    row('scale actions taken', (r) => r.actions),
+    row('double actions inside a cooldown (goal 0)', (r) => r.doubleActions),
+    row('actions without an audit record (goal 0)', (r) => r.unrecorded),
+    row('audit puts refused (injected)', (r) => r.refused),
     row('wall time, s', (r) => r.seconds),
-    row('throughput, deliveries/s', (r) => r.throughput),
   ]);
-  console.log(`\nAn alarm delivery that finds its target's lease held waits for it (up to 20 s, EvaluationOptions.alarmLeaseWaitMs) and then acts or, if another delivery of the same message acted meanwhile, records DuplicateTrigger; "never acted on" counts triggers whose every delivery gave up waiting.`);
+  console.log(`\nA double action: two scale-outs of one target less than ${cooldownSeconds} s (simulated) apart. An action without a record: a scale call with no scaleOut/scaleIn record in the audit table after the final tick (the new core stores a refused record from the lease's intent on the target's next evaluation, details.recovered).`);
 }

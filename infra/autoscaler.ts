@@ -170,24 +170,26 @@ export class Autoscaler extends Construct {
       : undefined;
     const common = { role, environment, vpc: props.vpc, vpcSubnets: props.vpc ? props.vpcSubnets : undefined, securityGroups, removalPolicy, logRetention };
 
-    // Evaluate: every tick, all enabled policies. Per target the engine allows 60 s (shared/evaluate),
-    // 10 targets at a time; 100 ordinary targets take seconds. 2 minutes leaves room for a slow wave;
-    // an overlap with the next tick is safe (each target acts under a lease, each tick once per target).
+    // Evaluate: every tick, all enabled policies. Each target's deadline follows from its policy
+    // (shared/reconcile/deadline.ts: 30 s read + 60 s + the longest action the schema allows, at most
+    // 810 s), so the function gets Lambda's maximum, 900 s: a slow-starting service can finish its
+    // action instead of being cut off. 100 ordinary targets still take seconds; an overlap with the
+    // next tick is safe (each target acts under a lease, each tick once per target).
     // 512 MB: I/O bound, but CPU scales with memory and TLS handshakes to Docker hosts need some.
     this.evaluateFunction = this.function('EvaluateFunction', handlerEntries.evaluate, 'Evaluates every enabled policy on the schedule.', {
       ...common,
-      timeout: Duration.minutes(2),
+      timeout: Duration.seconds(900),
       memorySize: 512,
       // A failed tick is not retried: the next tick, a minute later, re-reads every metric anyway.
       retryAttempts: 0,
       maxEventAge: Duration.hours(1),
     });
-    // Alarm: only the policies bound to one alarm, usually one target: one 60 s per-target limit plus
-    // loading policies and writing the audit fits in 90 s. Retried twice (Lambda's default) within
+    // Alarm: only the policies bound to one alarm, usually one target, whose deadline follows from its
+    // policy as above (at most 810 s): 900 s, like the evaluate function. Retried twice (Lambda's default) within
     // 15 minutes; older notifications are stale, and the schedule has re-evaluated since.
     this.alarmFunction = this.function('AlarmFunction', handlerEntries.alarm, 'Evaluates the policies bound to a CloudWatch alarm when it changes state.', {
       ...common,
-      timeout: Duration.seconds(90),
+      timeout: Duration.seconds(900),
       memorySize: 512,
       retryAttempts: 2,
       maxEventAge: Duration.minutes(15),

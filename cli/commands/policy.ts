@@ -1,10 +1,12 @@
 /** `autoscaler policy apply|list|get|delete|export`: the policy store, in AWS or local (--local DIR). */
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { stringify } from 'yaml';
 import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
 import { targetKey } from '../../shared/policy/schema.ts';
 import { openStores } from '../../shared/local/store.ts';
 import { executePlan, planApply, policyYaml, versionFromComment, versionMarker } from '../../shared/state/apply.ts';
+import { isInvalidEntry, type PolicyRecord } from '../../shared/state/policies.ts';
 
 export const summary = 'Apply, list, get, delete and export stored policies (AWS tables, or --local DIR)';
 
@@ -142,12 +144,24 @@ async function apply(files: string[], dryRun: boolean, local: string | undefined
 async function list(json: boolean, local: string | undefined): Promise<number> {
   const { stores, close } = await openStores(local);
   try {
-    const records = await stores.policies.list();
+    const entries = await stores.policies.entries();
+    const records = entries.filter((e): e is PolicyRecord => !isInvalidEntry(e));
+    const invalid = entries.filter(isInvalidEntry);
     if (json) {
-      console.log(JSON.stringify(records.map((r) => ({ id: r.policy.id, version: r.version, updatedAt: r.updatedAt, policy: r.policy })), null, 2));
+      console.log(
+        JSON.stringify(
+          entries.map((r) =>
+            isInvalidEntry(r)
+              ? { id: r.id, version: r.version, updatedAt: r.updatedAt, invalid: true, problems: r.problems }
+              : { id: r.policy.id, version: r.version, updatedAt: r.updatedAt, policy: r.policy, ...(r.ignoredFields ? { ignoredFields: r.ignoredFields } : {}) },
+          ),
+          null,
+          2,
+        ),
+      );
       return 0;
     }
-    if (records.length === 0) {
+    if (entries.length === 0) {
       console.log('no policies');
       return 0;
     }
@@ -160,7 +174,13 @@ async function list(json: boolean, local: string | undefined): Promise<number> {
       r.policy.alarms.join(',') || '-',
       r.updatedAt,
     ]);
+    for (const r of invalid) rows.push([r.id, String(r.version), 'INVALID', r.target, '-', r.alarms.join(',') || '-', r.updatedAt]);
+    rows.sort((a, b) => a[0]!.localeCompare(b[0]!));
     printRows(['ID', 'VERSION', 'STATE', 'TARGET', 'REPLICAS', 'ALARMS', 'UPDATED'], rows);
+    for (const r of invalid) {
+      console.log(`\n${r.id} (version ${r.version}) no longer validates; it is skipped (audited PolicyInvalid) until fixed with \`policy apply\` or removed with \`policy delete ${r.id}\`:`);
+      for (const problem of r.problems) console.log(`  ${problem}`);
+    }
     return 0;
   } finally {
     await close();
@@ -170,13 +190,22 @@ async function list(json: boolean, local: string | undefined): Promise<number> {
 async function get(id: string, version: number | undefined, json: boolean, local: string | undefined): Promise<number> {
   const { stores, close } = await openStores(local);
   try {
-    const record = version === undefined ? await stores.policies.get(id) : await stores.policies.getVersion(id, version);
+    const record = version === undefined ? await stores.policies.entry(id) : await stores.policies.getVersion(id, version);
     if (!record) {
       console.error(`autoscaler policy get: no policy "${id}"${version === undefined ? '' : ` at version ${version}`}`);
       return 1;
     }
-    if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, policy: record.policy }, null, 2));
-    else process.stdout.write(`${versionMarker(id, record.version, record.updatedAt)}${policyYaml(record.policy)}`);
+    if (isInvalidEntry(record)) {
+      // Shown as stored, with what is wrong, so it can be fixed and applied again (the version marker makes that an overwrite).
+      if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, invalid: true, problems: record.problems, document: record.document }, null, 2));
+      else {
+        const problems = record.problems.map((p) => `# INVALID: ${p}\n`).join('');
+        process.stdout.write(`${versionMarker(id, record.version, record.updatedAt)}${problems}${stringify(record.document, { lineWidth: 0 })}`);
+      }
+      return 0;
+    }
+    if (json) console.log(JSON.stringify({ id, version: record.version, updatedAt: record.updatedAt, policy: record.policy, ...(record.ignoredFields ? { ignoredFields: record.ignoredFields } : {}) }, null, 2));
+    else process.stdout.write(`${versionMarker(id, record.version, record.updatedAt)}${record.ignoredFields ? `# ignored (unknown to this version): ${record.ignoredFields.join(', ')}\n` : ''}${policyYaml(record.policy)}`);
     return 0;
   } finally {
     await close();

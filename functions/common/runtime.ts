@@ -2,16 +2,16 @@
  * What both handlers share: the logger, the metrics, and the stores and configuration, created once
  * per warm container. Handlers stay thin: parse the event → pick policies → evaluate → log/metrics.
  */
-import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
+import { buildRecord } from '../../shared/audit/build.ts';
 import type { AuditRecord } from '../../shared/audit/record.ts';
 import { ceilingFromEnvironment, endpointsFromLambdaEnvironment } from '../../shared/aws/environment.ts';
 import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
-import type { EvaluationTrigger, StoredPolicy } from '../../shared/evaluate/types.ts';
+import { isInvalid, type EvaluationTrigger, type SelectedPolicy, type StoredPolicy } from '../../shared/evaluate/types.ts';
 import { defaultRegistry } from '../../shared/plugins/registry.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName } from '../../shared/observability/metric-names.ts';
 import { targetKey } from '../../shared/policy/schema.ts';
@@ -55,7 +55,7 @@ export interface EvaluationSummary {
 }
 
 /** Evaluates the trigger's policies and emits the metrics; returns a summary for the log and the caller. */
-export async function runTrigger(trigger: EvaluationTrigger, context: Context, preselected?: StoredPolicy[]): Promise<EvaluationSummary> {
+export async function runTrigger(trigger: EvaluationTrigger, context: Context, preselected?: readonly SelectedPolicy[]): Promise<EvaluationSummary> {
   const started = Date.now();
   const { stores, endpoints, ceiling } = getRuntime();
   const policies = preselected ?? (await policiesForTrigger(trigger, stores.policies));
@@ -127,30 +127,24 @@ function emit(target: string, name: string, unit: (typeof MetricUnit)[keyof type
 }
 
 /** Audits each policy as not acted on, without evaluating it (an alarm in INSUFFICIENT_DATA). */
-export async function auditNotActed(policies: readonly StoredPolicy[], trigger: EvaluationTrigger, reason: string): Promise<AuditRecord[]> {
+export async function auditNotActed(selected: readonly SelectedPolicy[], trigger: EvaluationTrigger, reason: string): Promise<AuditRecord[]> {
   const { stores } = getRuntime();
-  const { alarm: _alarm, ...auditTrigger } = trigger;
   const at = new Date().toISOString();
   const written: AuditRecord[] = [];
-  for (const { policy, version } of policies) {
+  for (const { policy, version } of selected.filter((s): s is StoredPolicy => !isInvalid(s))) {
     if (!policy.enabled) continue;
-    const record: AuditRecord = {
-      activityId: randomUUID(),
+    const record = buildRecord({
       policyId: policy.id,
       policyVersion: version,
       target: targetKey(policy.target),
-      trigger: auditTrigger,
-      inputs: [],
-      currentReplicas: null,
-      rawDesired: null,
-      desiredReplicas: null,
+      trigger,
       action: 'none',
       status: 'NotScaled',
       notScaledReason: 'AlarmInsufficientData',
       reason,
       startedAt: at,
       endedAt: at,
-    };
+    });
     await stores.audit.put(record);
     written.push(record);
   }

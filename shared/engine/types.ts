@@ -82,7 +82,9 @@ export type NotScaledReason =
   | 'AlarmInsufficientData'
   | 'LeaseHeld'
   | 'DuplicateTrigger'
-  | 'PolicyDisabled';
+  | 'PolicyDisabled'
+  | 'PolicyInvalid'
+  | 'OverriddenByPolicy';
 
 export interface Decision {
   /** scaleOut / scaleIn when desiredReplicas differs from currentReplicas, else none. */

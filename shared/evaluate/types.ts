@@ -1,44 +1,49 @@
 /**
- * The contract between the handlers (functions/), the local mode and the engine's orchestration
- * (shared/evaluate/evaluate.ts). Owner: the state work (issue 3).
+ * The contract between the handlers (functions/), the fan-out workers, the local mode and the
+ * evaluation core (shared/evaluate/evaluate.ts → shared/reconcile/target.ts).
  *
- * How a handler uses it:
+ * How a caller uses it (one narrow entry: the trigger, the selected policies, the dependencies):
  *
- *   const stores = storesFromEnvironment();                        // shared/state/client.ts, module scope
- *   const policies = await policiesForTrigger(trigger, stores.policies); // shared/evaluate/policies.ts
+ *   const stores = storesFromEnvironment();                               // shared/state/client.ts, module scope
+ *   const policies = await policiesForTrigger(trigger, stores.policies);  // shared/evaluate/policies.ts
  *   const { records } = await evaluate(policies, trigger, stores, { registry, endpoints, ceiling, owner: context.awsRequestId });
  *
  * What `evaluate` guarantees:
- * - Policies are grouped by target (`targetKey`). Each target: `ScaleTarget.describe`, Docker label
- *   overrides (`applyLabelOverrides`; applied and rejected labels go into the audit details), then
- *   metrics are fetched once per source for ALL targets (one `MetricSource.fetch` per source), then
- *   per target: behavior history, `decide`, lease, act, audit.
+ * - Per-target reconcile. Policies are grouped by target (`targetKey`); each target runs its own
+ *   linear flow — read → its metrics → decide → lease → act → audit — and never waits for another
+ *   target's I/O (no barrier between phases). Metrics are still batched per source (CloudWatch: one
+ *   GetMetricData per 500 queries), but a batch leaves as soon as every target still reading has
+ *   asked, or after a few ms: a slow or black-holed host delays only its own targets.
+ * - Time limits follow from the policy (shared/reconcile/deadline.ts): reading a target ≤ 30 s;
+ *   the target's deadline = 30 s + 60 s + the longest action its policies allow (start timeout, or
+ *   drain + stop grace; the schema caps them so this stays under the 900 s function timeout). Every
+ *   plug-in call gets the target's AbortSignal. A target that fails or runs out gets Failed records
+ *   that say what was attempted (action and desired replicas, when a decision was reached).
  * - One audit record per policy evaluated (status Successful / Failed / DryRun / NotScaled with
- *   `notScaledReason`), plus one per availability action (trigger type 'availability').
- * - Several policies on one target: each is decided and audited, but only one acts per evaluation:
- *   the one with the LARGEST desired replicas (as the HPA does with several metrics; ties: the first
- *   policy id). If that one does not change replicas, none acts; the others that wanted to are
- *   audited NotScaled 'OverriddenByPolicy' with `details.overriddenBy`. Dry-run policies take no part.
- * - Acting takes the target's lease (conditional write; unique owner per evaluation; expiry =
- *   targetTimeoutMs + 30 s). The loser records NotScaled 'LeaseHeld'. Under the lease the target is
- *   read again and the decision redone if it changed meanwhile.
- * - Idempotency: a trigger with an id (`trigger.id`, else `messageId`) acts on a target at most once:
- *   a conditional marker (trigger id, target) is written under the lease before acting. A redelivery
- *   that would act again is audited NotScaled 'DuplicateTrigger'; a redelivery that finds nothing to do
- *   gets its ordinary NotScaled record.
- * - Crash safety: before acting, the intent (activity id, desired, …) is written on the lease item; it
- *   is cleared with the lease after the audit record. The next evaluation that takes the lease and
- *   finds an intent writes the missing record under the intent's activity id: Successful with
- *   `details.recovered: true` when the target is at the intended replicas, else Failed "interrupted".
- * - One failing target never stops the others. Reading a target, each metric source's fetch, and the
- *   decide/lease/act/audit work of a target each run under an AbortSignal that fires after
- *   `targetTimeoutMs`; a target that runs out gets Failed "timed out after N ms" records
- *   (if it had started acting, its lease and intent stay, and the next evaluation records the outcome).
- *   At most `parallelism` targets are worked on at once.
- * - Behavior history is saved when the decision stands (acted, nothing to do, dry run); a writer
- *   without the lease only writes if nobody else wrote the history since it was read.
+ *   `notScaledReason`), plus one per availability action (trigger type 'availability'), plus one
+ *   NotScaled 'PolicyInvalid' per selected stored policy that no longer validates (with the messages).
+ *   Every record is built by shared/audit/build.ts and bounded below DynamoDB's item limit (long
+ *   values truncated and marked, non-finite numbers stored as null with a note in `details.bounded`).
+ * - Several policies on one target: each is decided and audited, but only one acts per evaluation,
+ *   chosen by the pure `arbitrate` (shared/engine/arbitrate.ts): the LARGEST desired replicas (ties:
+ *   first policy id); the others that wanted to act are NotScaled 'OverriddenByPolicy'.
+ * - No two actors on one target: acting takes the target's lease (conditional write, unique owner
+ *   per evaluation, duration = deadline + 30 s, renewed while held; a holder that loses it is fenced:
+ *   its signal aborts). The loser records NotScaled 'LeaseHeld' (an alarm waits for the lease first,
+ *   up to `alarmLeaseWaitMs`). Under the lease the target AND the behavior history are read again and
+ *   the decision redone, so a cooldown or rate limit another actor just started holds; histories are
+ *   always saved with a version check, so no scale event is lost.
+ * - No action without an audit record: before acting, the full record is stored as the intent on the
+ *   lease item (shared/state/lease.ts); the intent is dropped only once the record is in the audit
+ *   table. If that put fails (throttling, item too large, …) the final record is kept in the intent
+ *   and the next evaluation of the target stores it with `details.recovered: true`; a holder that
+ *   died mid-action is recorded the same way (Successful if the target is at the intended replicas,
+ *   else Failed "interrupted").
+ * - Idempotency: a trigger with an id (`trigger.id`, else `messageId`) acts on a target at most once
+ *   (a conditional marker per (trigger id, target), written under the lease before acting); a
+ *   redelivery that would act again is audited NotScaled 'DuplicateTrigger'.
  * - `evaluate` itself only throws for programming errors; every I/O failure becomes a Failed record
- *   (or, if the audit table itself fails, is logged and left out of `records`).
+ *   (or, if the audit table itself fails for a non-action record, is logged and left out of `records`).
  */
 import type { AuditRecord, Trigger } from '../audit/record.ts';
 import type { Endpoints } from '../config/endpoints.ts';
@@ -53,6 +58,28 @@ export interface StoredPolicy {
   readonly version: number;
 }
 
+/**
+ * A stored policy that no longer validates (an older writer, a tightened schema): it is not
+ * evaluated, it gets its own NotScaled 'PolicyInvalid' record with the messages, and the CLI can
+ * still get, overwrite or delete it.
+ */
+export interface InvalidStoredPolicy {
+  readonly id: string;
+  readonly version: number;
+  /** `targetKey` of its target when that part still parses, else `policy/<id>`. */
+  readonly target: string;
+  readonly enabled: boolean;
+  /** `path: message` per validation error. */
+  readonly problems: readonly string[];
+}
+
+/** What a trigger selected: valid policies, and stored policies that no longer validate. */
+export type SelectedPolicy = StoredPolicy | InvalidStoredPolicy;
+
+export function isInvalid(selected: SelectedPolicy): selected is InvalidStoredPolicy {
+  return 'problems' in selected;
+}
+
 /** What started an evaluation; an alarm trigger carries the alarm's threshold and value. */
 export interface EvaluationTrigger extends Trigger {
   readonly alarm?: AlarmContext;
@@ -65,8 +92,13 @@ export interface EvaluationOptions {
   readonly ceiling: number;
   /** Who takes leases (the Lambda request id, or host:pid locally); a unique suffix is added per evaluation. */
   readonly owner: string;
-  /** Per-target time limit, ms. Default 60 000. */
+  /**
+   * Per-target time limit, ms. Default: derived from the target's policies
+   * (shared/reconcile/deadline.ts: 30 s read + 60 s + the longest action the policies allow).
+   */
   readonly targetTimeoutMs?: number;
+  /** Time limit for reading a target (and for each metric fetch), ms. Default 30 000, at most the target's limit. */
+  readonly readTimeoutMs?: number;
   /**
    * How long an alarm-triggered evaluation that wants to act waits for a target lease held by
    * another evaluation (a schedule tick's upkeep, say), ms; then it records LeaseHeld. An alarm
@@ -75,7 +107,9 @@ export interface EvaluationOptions {
    * per-target time limit.
    */
   readonly alarmLeaseWaitMs?: number;
-  /** How many targets are worked on at once. Default 10. */
+  /** How often a held lease is renewed, ms. Default a third of its duration. */
+  readonly leaseRenewalMs?: number;
+  /** How many targets are worked on at once (each independently, no phase barrier). Default 10. */
   readonly parallelism?: number;
   readonly getSecret?: (secretId: string) => Promise<string>;
   /** Where the Docker target records container specs; `evaluate` uses `stores.specs` when this is absent. */

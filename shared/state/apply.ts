@@ -6,7 +6,7 @@
  */
 import { stringify } from 'yaml';
 import type { Policy } from '../policy/schema.ts';
-import { StalePolicyError, type PolicyStore } from './policies.ts';
+import { isInvalidEntry, StalePolicyError, type PolicyStore } from './policies.ts';
 
 export interface PlanEntry {
   readonly id: string;
@@ -14,6 +14,8 @@ export interface PlanEntry {
   /** The stored version this plan was made against (0: not stored yet). */
   readonly expectedVersion: number;
   readonly previous?: Policy;
+  /** The alarms the stored policy is bound to (also for a stored policy that no longer validates). */
+  readonly previousAlarms?: readonly string[];
   readonly next: Policy;
   /** For changed policies: a line diff of the YAML ("- old", "+ new", "  context"). */
   readonly diff: readonly string[];
@@ -48,9 +50,16 @@ export function versionFromComment(id: string, comment: string | null | undefine
  * (from `versionFromComment`); such a policy is stale when the store is no longer at that version.
  */
 export async function planApply(store: PolicyStore, policies: readonly Policy[], readAt: ReadonlyMap<string, number> = new Map()): Promise<PlanEntry[]> {
-  const stored = new Map((await store.list()).map((r) => [r.policy.id, r]));
+  const entries = await store.entries();
+  const stored = new Map(entries.flatMap((r) => (isInvalidEntry(r) ? [] : [[r.policy.id, r] as const])));
+  // A stored policy that no longer validates is overwritten like a changed one (that is how it is repaired).
+  const invalid = new Map(entries.flatMap((r) => (isInvalidEntry(r) ? [[r.id, r] as const] : [])));
   return policies.map((next) => {
-    const current = stored.get(next.id);
+    const broken = invalid.get(next.id);
+    if (broken && (readAt.get(next.id) === undefined || readAt.get(next.id) === broken.version)) {
+      return { id: next.id, change: 'changed', expectedVersion: broken.version, previousAlarms: broken.alarms, next, diff: [`- (stored version ${broken.version} no longer validates: ${broken.problems.join('; ')})`, ...policyYaml(next).replace(/\n$/, '').split('\n').map((l) => `+ ${l}`)] };
+    }
+    const current = stored.get(next.id) ?? (broken ? { version: broken.version, policy: undefined } : undefined);
     const read = readAt.get(next.id);
     if (read !== undefined && read !== (current?.version ?? 0)) {
       const now = current ? `it is at version ${current.version} now` : 'it has been deleted since';
@@ -58,13 +67,13 @@ export async function planApply(store: PolicyStore, policies: readonly Policy[],
         id: next.id,
         change: 'stale',
         expectedVersion: read,
-        ...(current ? { previous: current.policy } : {}),
+        ...(current?.policy ? { previous: current.policy } : {}),
         next,
         diff: [],
         staleMessage: `policy "${next.id}" was read at version ${read} but ${now}: someone else changed it; nothing written for it (get it again, redo your change, and re-apply)`,
       };
     }
-    if (!current) return { id: next.id, change: 'added', expectedVersion: 0, next, diff: [] };
+    if (!current?.policy) return { id: next.id, change: 'added', expectedVersion: 0, next, diff: [] };
     const before = policyYaml(current.policy);
     const after = policyYaml(next);
     if (before === after) return { id: next.id, change: 'unchanged', expectedVersion: current.version, previous: current.policy, next, diff: [] };
@@ -82,7 +91,7 @@ export async function executePlan(store: PolicyStore, plan: readonly PlanEntry[]
       continue;
     }
     try {
-      const version = await store.put(entry.next, entry.expectedVersion, entry.previous?.alarms ?? []);
+      const version = await store.put(entry.next, entry.expectedVersion, entry.previousAlarms ?? entry.previous?.alarms ?? []);
       outcome.written.push({ id: entry.id, version });
     } catch (error) {
       if (!(error instanceof StalePolicyError)) throw error;

@@ -5,8 +5,8 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Policy } from '../policy/schema.ts';
-import type { StoredPolicy } from '../evaluate/types.ts';
+import { Policy, Target, targetKey } from '../policy/schema.ts';
+import type { InvalidStoredPolicy, StoredPolicy } from '../evaluate/types.ts';
 
 const listPartition = 'policies';
 const policySortKey = (id: string) => `policy#${id}`;
@@ -33,6 +33,23 @@ export class StalePolicyError extends Error {
 
 export interface PolicyRecord extends StoredPolicy {
   readonly updatedAt: string;
+  /** Fields a newer writer stored that this version does not know: ignored on read, reported here. */
+  readonly ignoredFields?: readonly string[];
+}
+
+/** A stored policy that no longer validates: kept readable so the CLI can show, overwrite or delete it. */
+export interface InvalidPolicyRecord extends InvalidStoredPolicy {
+  readonly updatedAt: string;
+  /** The stored document as written. */
+  readonly document: unknown;
+  /** Its alarms as far as they can be read (for bindings). */
+  readonly alarms: readonly string[];
+}
+
+export type PolicyEntry = PolicyRecord | InvalidPolicyRecord;
+
+export function isInvalidEntry(entry: PolicyEntry): entry is InvalidPolicyRecord {
+  return 'problems' in entry;
 }
 
 interface PolicyItem {
@@ -54,9 +71,14 @@ export class PolicyStore {
     this.tableName = tableName;
   }
 
-  /** Every policy, by id (one Query over the policies partition, paged). */
+  /** Every policy that validates, by id. Invalid ones are left out (see `entries`); this never throws for them. */
   async list(): Promise<PolicyRecord[]> {
-    const records: PolicyRecord[] = [];
+    return (await this.entries()).filter((e): e is PolicyRecord => !isInvalidEntry(e));
+  }
+
+  /** Every stored policy, by id, valid or not (one Query over the policies partition, paged). */
+  async entries(): Promise<PolicyEntry[]> {
+    const records: PolicyEntry[] = [];
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.#doc.send(
@@ -74,19 +96,31 @@ export class PolicyStore {
     return records;
   }
 
+  /** The policy if it is stored and validates (see `entry` for one that may not). */
   async get(id: string): Promise<PolicyRecord | undefined> {
+    const found = await this.entry(id);
+    return found && !isInvalidEntry(found) ? found : undefined;
+  }
+
+  /** The stored policy, valid or not. */
+  async entry(id: string): Promise<PolicyEntry | undefined> {
     const found = await this.#getItems([id]);
     return found[0];
   }
 
   /** One earlier (or the current) version of a policy, as it was written. */
-  async getVersion(id: string, version: number): Promise<PolicyRecord | undefined> {
+  async getVersion(id: string, version: number): Promise<PolicyEntry | undefined> {
     const result = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: { pk: versionsPartition(id), sk: versionSortKey(version) } }));
     return result.Item ? fromItem(result.Item as PolicyItem) : undefined;
   }
 
-  /** Enabled policies bound to the alarm: one Query over its bindings, one BatchGet of the policies. */
+  /** Enabled, valid policies bound to the alarm. */
   async forAlarm(alarmName: string): Promise<PolicyRecord[]> {
+    return (await this.forAlarmEntries(alarmName)).filter((e): e is PolicyRecord => !isInvalidEntry(e));
+  }
+
+  /** Enabled policies bound to the alarm, valid or not: one Query over its bindings, one BatchGet of the policies. */
+  async forAlarmEntries(alarmName: string): Promise<PolicyEntry[]> {
     const ids: string[] = [];
     let start: Record<string, unknown> | undefined;
     do {
@@ -103,7 +137,7 @@ export class PolicyStore {
     } while (start);
     // A binding may outlive its policy's alarm for a moment (bindings are added before and removed
     // after the policy write), so the policy itself has the last word.
-    return (await this.#getItems(ids)).filter((r) => r.policy.enabled && r.policy.alarms.includes(alarmName));
+    return (await this.#getItems(ids)).filter((r) => (isInvalidEntry(r) ? r.enabled && r.alarms.includes(alarmName) : r.policy.enabled && r.policy.alarms.includes(alarmName)));
   }
 
   /**
@@ -113,12 +147,13 @@ export class PolicyStore {
   async put(policy: Policy, expectedVersion: number, previousAlarms: readonly string[] = []): Promise<number> {
     const added = policy.alarms.filter((a) => !previousAlarms.includes(a));
     const removed = previousAlarms.filter((a) => !policy.alarms.includes(a));
-    // Bindings first: an extra binding is harmless (forAlarm checks the policy), a missing one is not.
-    for (const alarm of added) await this.#putBinding(alarm, policy.id);
     // A policy created again after a delete continues its numbering: versions stay unique per id,
     // so an audit record's policyVersion names one text, and a writer still holding a version
     // of the deleted policy cannot match the new one.
     const version = (expectedVersion === 0 ? await this.#latestVersion(policy.id) : expectedVersion) + 1;
+    // Bindings first: an extra binding is harmless (forAlarm checks the policy), a missing one is not.
+    // Each carries the version that wrote it, so a racing delete of an older version leaves it alone.
+    for (const alarm of added) await this.#putBinding(alarm, policy.id, version);
     const item: PolicyItem = {
       pk: listPartition,
       sk: policySortKey(policy.id),
@@ -143,13 +178,13 @@ export class PolicyStore {
       throw error;
     }
     await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, pk: versionsPartition(policy.id), sk: versionSortKey(version) } }));
-    for (const alarm of removed) await this.#deleteBinding(alarm, policy.id);
+    for (const alarm of removed) await this.#deleteBinding(alarm, policy.id, version);
     return version;
   }
 
   /** Deletes the policy if it is still at `expectedVersion` (any version when omitted); false when it did not exist. */
   async delete(id: string, expectedVersion?: number): Promise<boolean> {
-    const current = await this.get(id);
+    const current = await this.entry(id);
     if (!current) return false;
     if (expectedVersion !== undefined && current.version !== expectedVersion) throw new StalePolicyError(id, expectedVersion);
     try {
@@ -165,7 +200,9 @@ export class PolicyStore {
       if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(id, current.version);
       throw error;
     }
-    for (const alarm of current.policy.alarms) await this.#deleteBinding(alarm, id);
+    // Only bindings written by this version or an older one: a policy re-created meanwhile keeps its own.
+    const alarms = isInvalidEntry(current) ? current.alarms : current.policy.alarms;
+    for (const alarm of alarms) await this.#deleteBinding(alarm, id, current.version);
     return true;
   }
 
@@ -185,17 +222,29 @@ export class PolicyStore {
     return Number(page.Items?.[0]?.version ?? 0);
   }
 
-  async #putBinding(alarm: string, policyId: string): Promise<void> {
-    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: alarmPartition(alarm), sk: policySortKey(policyId), policyId } }));
+  async #putBinding(alarm: string, policyId: string, version: number): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: alarmPartition(alarm), sk: policySortKey(policyId), policyId, policyVersion: version } }));
   }
 
-  async #deleteBinding(alarm: string, policyId: string): Promise<void> {
-    await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: alarmPartition(alarm), sk: policySortKey(policyId) } }));
+  /** Removes the binding unless a newer version of the policy wrote it. */
+  async #deleteBinding(alarm: string, policyId: string, uptoVersion: number): Promise<void> {
+    try {
+      await this.#doc.send(
+        new DeleteCommand({
+          TableName: this.tableName,
+          Key: { pk: alarmPartition(alarm), sk: policySortKey(policyId) },
+          ConditionExpression: 'attribute_not_exists(policyVersion) OR policyVersion <= :version',
+          ExpressionAttributeValues: { ':version': uptoVersion },
+        }),
+      );
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+    }
   }
 
-  async #getItems(ids: readonly string[]): Promise<PolicyRecord[]> {
+  async #getItems(ids: readonly string[]): Promise<PolicyEntry[]> {
     const unique = [...new Set(ids)];
-    const records: PolicyRecord[] = [];
+    const records: PolicyEntry[] = [];
     for (let i = 0; i < unique.length; i += 100) {
       let keys: Array<Record<string, unknown>> = unique.slice(i, i + 100).map((id) => ({ pk: listPartition, sk: policySortKey(id) }));
       for (let attempt = 0; keys.length > 0; attempt++) {
@@ -208,12 +257,81 @@ export class PolicyStore {
         }
       }
     }
-    return records.sort((a, b) => a.policy.id.localeCompare(b.policy.id));
+    return records.sort((a, b) => entryId(a).localeCompare(entryId(b)));
   }
 }
 
-function fromItem(item: PolicyItem): PolicyRecord {
-  const parsed = Policy.safeParse(JSON.parse(item.document));
-  if (!parsed.success) throw new Error(`stored policy "${item.id}" (version ${item.version}) no longer validates: ${parsed.error.issues[0]?.message}`);
-  return { policy: parsed.data, version: Number(item.version), updatedAt: item.updatedAt };
+export function entryId(entry: PolicyEntry): string {
+  return isInvalidEntry(entry) ? entry.id : entry.policy.id;
+}
+
+function isConditionFailure(error: unknown): boolean {
+  return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
+}
+
+/**
+ * Reading is lenient where that is safe: fields this version does not know (a newer writer's) are
+ * dropped and reported in `ignoredFields`; anything else that fails validation makes the entry
+ * invalid (with its messages) instead of failing the whole read. Writing (`put`) stays strict.
+ */
+function fromItem(item: PolicyItem): PolicyEntry {
+  const version = Number(item.version);
+  let document: unknown;
+  try {
+    document = JSON.parse(item.document);
+  } catch (error) {
+    return invalidEntry(item, undefined, [`document: not JSON (${(error as Error).message})`]);
+  }
+  let candidate = structuredClone(document);
+  const ignoredFields: string[] = [];
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const parsed = Policy.safeParse(candidate);
+    if (parsed.success) return { policy: parsed.data, version, updatedAt: item.updatedAt, ...(ignoredFields.length > 0 ? { ignoredFields } : {}) };
+    const unknown = parsed.error.issues.filter((issue) => issue.code === 'unrecognized_keys');
+    if (unknown.length === 0 || unknown.length !== parsed.error.issues.length) {
+      const problems = parsed.error.issues
+        .filter((issue) => issue.code !== 'unrecognized_keys')
+        .map((issue) => `${formatPath(issue.path) || '(policy)'}: ${issue.message}`);
+      return invalidEntry(item, document, problems);
+    }
+    for (const issue of unknown) {
+      const parent = valueAt(candidate, issue.path);
+      for (const key of (issue as { keys: string[] }).keys) {
+        if (parent && typeof parent === 'object') delete (parent as Record<string, unknown>)[key];
+        ignoredFields.push(formatPath([...issue.path, key]));
+      }
+    }
+  }
+  return invalidEntry(item, document, ['(policy): too many unknown fields']);
+}
+
+function invalidEntry(item: PolicyItem, document: unknown, problems: string[]): InvalidPolicyRecord {
+  const raw = (document ?? {}) as { target?: unknown; alarms?: unknown; enabled?: unknown };
+  const target = Target.safeParse(raw.target);
+  return {
+    id: item.id,
+    version: Number(item.version),
+    target: target.success ? targetKey(target.data) : `policy/${item.id}`,
+    enabled: item.enabled !== false,
+    problems: problems.length > 0 ? problems : ['(policy): does not validate'],
+    updatedAt: item.updatedAt,
+    document,
+    alarms: Array.isArray(raw.alarms) ? raw.alarms.filter((a): a is string => typeof a === 'string') : [],
+  };
+}
+
+function valueAt(root: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let value = root;
+  for (const key of path) value = value && typeof value === 'object' ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  return value;
+}
+
+/** `['rule', 'steps', 2, 0]` → `rule.steps[2][0]` (as shared/policy/load.ts writes paths; not imported, to keep the YAML loader out of the function bundles). */
+function formatPath(path: ReadonlyArray<PropertyKey>): string {
+  let out = '';
+  for (const key of path) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out ? `.${String(key)}` : String(key);
+  }
+  return out;
 }

@@ -12,6 +12,7 @@
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { AuditRecord } from '../audit/record.ts';
 import { emptyHistory, type BehaviorHistory } from '../engine/types.ts';
 
 const day = 86_400;
@@ -33,6 +34,10 @@ export interface Intent {
   readonly reason?: string;
   readonly startedAt: string;
   readonly owner: string;
+  /** The full audit record as planned before acting (its status says what it would be if all went well). */
+  readonly record?: AuditRecord;
+  /** The final record, kept here when storing it in the audit table failed. */
+  readonly completed?: AuditRecord;
 }
 
 export type LeaseResult =
@@ -109,14 +114,38 @@ export class StateStore {
     );
   }
 
-  /** Frees the lease and drops the intent; a no-op when the lease has meanwhile passed to someone else. */
-  async releaseLease(target: string, owner: string): Promise<void> {
+  /** Extends the lease to `until` if it is still ours; false when it is not (someone else holds it now). */
+  async renewLease(target: string, owner: string, until: number): Promise<boolean> {
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: leaseKey(target),
-          UpdateExpression: 'SET leaseUntil = :zero REMOVE intent',
+          UpdateExpression: 'SET leaseUntil = :until',
+          // A released lease (leaseUntil 0) is not revived by a renewal that was already on its way.
+          ConditionExpression: '#owner = :owner AND leaseUntil > :zero',
+          ExpressionAttributeNames: { '#owner': 'owner' },
+          ExpressionAttributeValues: { ':owner': owner, ':until': until, ':zero': 0 },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
+  /**
+   * Frees the lease; drops the intent unless `keepIntent` (its record is not stored yet, so the next
+   * holder must write it). A no-op when the lease has meanwhile passed to someone else.
+   */
+  async releaseLease(target: string, owner: string, keepIntent = false): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: leaseKey(target),
+          UpdateExpression: keepIntent ? 'SET leaseUntil = :zero' : 'SET leaseUntil = :zero REMOVE intent',
           ConditionExpression: '#owner = :owner',
           ExpressionAttributeNames: { '#owner': 'owner' },
           ExpressionAttributeValues: { ':owner': owner, ':zero': 0 },

@@ -314,8 +314,8 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     const sent = [...db.sent];
     const forSchedule = await policiesForTrigger({ type: 'schedule' }, db.stores.policies);
     // Assess
-    expect(forAlarm.map((p) => p.policy.id)).toEqual(['bound-1']);
+    expect(forAlarm.map((p) => ('policy' in p ? p.policy.id : p.id))).toEqual(['bound-1']);
     expect(sent).toEqual(['QueryCommand', 'BatchGetCommand']);
-    expect(forSchedule.map((p) => p.policy.id)).toEqual(expect.arrayContaining(['bound-1', 'unbound-1']));
+    expect(forSchedule.map((p) => ('policy' in p ? p.policy.id : p.id))).toEqual(expect.arrayContaining(['bound-1', 'unbound-1']));
   });
 });

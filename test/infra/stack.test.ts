@@ -96,8 +96,8 @@ describe('npx cdk synth (default configuration, offline)', () => {
 
   it('gives the functions the timeouts and memory chosen for them', () => {
     // Assess
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('schedule'), Timeout: 120, MemorySize: 512 });
-    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('alarm'), Timeout: 90, MemorySize: 512 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('schedule'), Timeout: 900, MemorySize: 512 });
+    template.hasResourceProperties('AWS::Lambda::Function', { Description: Match.stringLikeRegexp('alarm'), Timeout: 900, MemorySize: 512 });
   });
 
   it('bundles minified ESM with source maps and the createRequire banner', () => {

@@ -25,6 +25,8 @@ export interface FakeKubernetes {
   readonly objects: Map<string, FakeObject>;
   /** Namespaces in which the token may not touch scale subresources. */
   readonly forbiddenNamespaces: Set<string>;
+  /** Namespaces whose requests are read and never answered (an API server that hangs). */
+  readonly silentNamespaces: Set<string>;
   /** Requests seen: `METHOD path`. */
   readonly requests: string[];
   /** PUTs that will meet a concurrent writer first (the object changes just before the write). */
@@ -47,6 +49,7 @@ export async function startFakeKubernetes(token = 'test-token', accept: (bearer:
   const cert = readFileSync(join(dir, 'cert.pem'));
   const objects = new Map<string, FakeObject>();
   const forbiddenNamespaces = new Set<string>();
+  const silentNamespaces = new Set<string>();
   const requests: string[] = [];
   const fake: { concurrentWrites: number; concurrentReplicas: number | undefined } = { concurrentWrites: 0, concurrentReplicas: undefined };
 
@@ -65,6 +68,7 @@ export async function startFakeKubernetes(token = 'test-token', accept: (bearer:
       const match = /^\/apis\/apps\/v1\/namespaces\/([^/]+)\/(deployments|statefulsets)\/([^/]+)\/scale$/.exec(path);
       if (!match) return send(404, status(404, 'NotFound', 'the server could not find the requested resource', {}));
       const [, namespace, plural, name] = match as unknown as [string, string, string, string];
+      if (silentNamespaces.has(namespace)) return;
       const verb = req.method === 'GET' ? 'get' : req.method === 'PUT' ? 'update' : 'patch';
       if (forbiddenNamespaces.has(namespace)) {
         return send(403, status(403, 'Forbidden', `${plural}.apps "${name}" is forbidden: User "autoscaler" cannot ${verb} resource "${plural}/scale" in API group "apps" in the namespace "${namespace}"`, { name, group: 'apps', kind: plural }));
@@ -116,6 +120,7 @@ export async function startFakeKubernetes(token = 'test-token', accept: (bearer:
     token,
     objects,
     forbiddenNamespaces,
+    silentNamespaces,
     requests,
     kubeconfig(context = 'fake') {
       const file = join(dir, `kubeconfig-${context}.yaml`);

@@ -31,6 +31,7 @@ beforeEach(() => {
   clearClientCache();
   fake.objects.clear();
   fake.forbiddenNamespaces.clear();
+  fake.silentNamespaces.clear();
   fake.requests.length = 0;
   fake.concurrentWrites = 0;
   fake.concurrentReplicas = undefined;
@@ -125,3 +126,37 @@ describe('Kubernetes target (local fake Kubernetes API server)', () => {
     await expect(attempt).rejects.toThrow(/context "prod" is not in the kubeconfig \(have: fake\)/);
   });
 });
+
+describe('defect 6: Kubernetes scale calls obey the target\'s signal (local fake Kubernetes API server)', () => {
+  it('a scale read that the API server never answers is cancelled when the signal fires', async () => {
+    // Prepare
+    fake.objects.set('hung/deployments/sidekiq', { replicas: 2, resourceVersion: 1 });
+    fake.silentNamespaces.add('hung');
+    const controller = new AbortController();
+    // Act
+    const reading = kubernetesTarget.describe(request({ namespace: 'hung' }), { ...ctx, signal: controller.signal });
+    const outcome = reading.then(() => 'answered', (error: Error) => error.message);
+    await waitFor(() => fake.requests.some((r) => r.startsWith('GET /apis/apps/v1/namespaces/hung/')));
+    controller.abort(new Error('deadline'));
+    // Assess
+    expect(await outcome).toMatch(/cancelled/);
+  });
+
+  it('a write is not sent once the signal has fired (the lease may be someone else\'s by then)', async () => {
+    // Prepare
+    fake.objects.set('workers/deployments/sidekiq', { replicas: 2, resourceVersion: 1 });
+    const controller = new AbortController();
+    controller.abort(new Error('lost the lease'));
+    // Act
+    const outcome = await kubernetesTarget.scale(request(), 5, { ...ctx, signal: controller.signal }).then(() => 'written', (error: Error) => error.message);
+    // Assess
+    expect(outcome).toMatch(/not sent|cancelled/);
+    expect(fake.requests.filter((r) => r.startsWith('PUT'))).toEqual([]);
+    expect(fake.objects.get('workers/deployments/sidekiq')?.replicas).toBe(2);
+  });
+});
+
+async function waitFor(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 10_000 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve));
+  if (!condition()) throw new Error('condition never held');
+}

@@ -12,7 +12,7 @@ export const HaproxyLoadBalancer = z.strictObject({
   /** The container port HAProxy sends traffic to. */
   port: z.number().check(z.int(), z.minimum(1), z.maximum(65535)),
   /** Longest wait for a draining server's sessions to reach 0. */
-  drainTimeoutSeconds: z._default(nonNegativeInt.check(z.maximum(3600)), 30),
+  drainTimeoutSeconds: z._default(nonNegativeInt.check(z.maximum(600)), 30),
 });
 
 export const haproxyLoadBalancerDescriptor = {

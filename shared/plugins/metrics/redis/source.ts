@@ -124,10 +124,12 @@ async function fetchEndpoint(name: string, batch: readonly MetricRequest<RedisMe
   try {
     client = await clientFor(name, endpoint, ctx);
     password = endpoint.password ? (client.options.password ?? undefined) : undefined;
-    if (client.status === 'wait') await client.connect();
+    if (client.status === 'wait') await untilAborted(client.connect(), ctx.signal);
     const pipeline = client.pipeline();
     for (const { command } of runnable) pipeline.call(command[0], ...command.slice(1));
-    const replies = (await pipeline.exec()) ?? [];
+    // ioredis takes no AbortSignal: the read stops waiting at the evaluation's deadline (the shared
+    // connection is kept; its late reply is dropped).
+    const replies = (await untilAborted(pipeline.exec(), ctx.signal)) ?? [];
     const now = Date.now();
     runnable.forEach(({ request, command }, i) => {
       const [err, reply] = replies[i] ?? [new Error('no reply'), undefined];
@@ -140,6 +142,16 @@ async function fetchEndpoint(name: string, batch: readonly MetricRequest<RedisMe
     const message = scrub(cause && !own.includes(cause) ? `${own} (${cause})` : own, password);
     for (const { request } of runnable) results.set(request.key, { error: message.startsWith(label) ? message : `${label}: ${message}` });
   }
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  work.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error('cancelled: the evaluation\'s deadline passed'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
 
 export const redisSource: MetricSource<RedisMetric> = {

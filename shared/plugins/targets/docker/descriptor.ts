@@ -38,9 +38,9 @@ export const DockerTarget = z
     /** How many clones start at once. */
     parallelism: z._default(positiveInt.check(z.maximum(32)), 4),
     /** Seconds a container gets to stop before it is killed. */
-    stopGraceSeconds: z._default(nonNegativeInt.check(z.maximum(600)), 10),
+    stopGraceSeconds: z._default(nonNegativeInt.check(z.maximum(120)), 10),
     /** Seconds a clone gets to be running (and healthy, if it has a healthcheck). */
-    startTimeoutSeconds: z._default(positiveInt.check(z.maximum(900)), 60),
+    startTimeoutSeconds: z._default(positiveInt.check(z.maximum(600)), 60),
   })
   .register(z.globalRegistry, { description: 'Containers on a Docker host, found by label.' });
 

@@ -106,11 +106,33 @@ function toScale(scale: V1Scale): ScaleObject {
   return { replicas: scale.spec?.replicas ?? 0, resourceVersion: scale.metadata?.resourceVersion };
 }
 
+/**
+ * The client (2.x) takes no AbortSignal, so a call is raced against the target's signal: the caller
+ * stops waiting at its deadline, and `fenced` refuses to start a write once the signal has fired
+ * (the lease may be someone else's by then).
+ */
+function abortable<T>(call: Promise<T>, signal: AbortSignal | undefined, what: string): Promise<T> {
+  if (!signal) return call;
+  call.catch(() => undefined);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new Error(`${what}: cancelled (${signal.reason instanceof Error ? signal.reason.message : 'deadline'})`));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    call.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+function fenced(signal: AbortSignal | undefined, what: string): void {
+  if (signal?.aborted) throw new Error(`${what}: not sent, the evaluation was cancelled (deadline passed or lease lost)`);
+}
+
 export async function readScale(target: KubernetesTarget, endpoint: KubernetesEndpoint, signal?: AbortSignal): Promise<ScaleObject> {
   const api = await appsApi(target.cluster, endpoint, signal);
   const args = { name: target.name, namespace: target.namespace };
   try {
-    return toScale(target.kind === 'Deployment' ? await api.readNamespacedDeploymentScale(args) : await api.readNamespacedStatefulSetScale(args));
+    fenced(signal, 'reading the scale');
+    const read = target.kind === 'Deployment' ? api.readNamespacedDeploymentScale(args) : api.readNamespacedStatefulSetScale(args);
+    return toScale(await abortable(read, signal, `reading ${target.kind} ${target.namespace}/${target.name} scale`));
   } catch (error) {
     if (isApiException(error) && error.code === 401) forget(target.cluster);
     throw explain(error, target, 'get');
@@ -150,7 +172,9 @@ export async function writeScale(target: KubernetesTarget, endpoint: KubernetesE
     spec: { replicas: desired },
   };
   try {
-    const written = target.kind === 'Deployment' ? await api.replaceNamespacedDeploymentScale({ ...args, body }) : await api.replaceNamespacedStatefulSetScale({ ...args, body });
+    fenced(signal, `writing ${target.kind} ${target.namespace}/${target.name} scale`);
+    const write = target.kind === 'Deployment' ? api.replaceNamespacedDeploymentScale({ ...args, body }) : api.replaceNamespacedStatefulSetScale({ ...args, body });
+    const written = await abortable(write, signal, `writing ${target.kind} ${target.namespace}/${target.name} scale`);
     return { from: current.replicas, to: written.spec?.replicas ?? desired, resourceVersion: written.metadata?.resourceVersion };
   } catch (error) {
     if (isApiException(error) && error.code === 409) {
