@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import type * as z from 'zod/mini';
 import type { Endpoints } from '../shared/config/endpoints.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName, metricValueDimensionSet, targetDimensionSet } from '../shared/observability/metric-names.ts';
-import { defaultAuditRetentionDays, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
+import { defaultAuditRetentionDays, specKeyEnvironment, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
 import { bundling, handlerEntries } from './bundling.ts';
 import { checkEndpoints } from './endpoints-check.ts';
 import { pluginIamStatements } from '../shared/plugins/catalog.ts';
@@ -59,6 +59,11 @@ export interface AutoscalerProps {
   readonly vpcSubnets?: ec2.SubnetSelection;
   /** Secrets Manager secrets the functions may read: Docker mutual-TLS material, Redis passwords. Only these. @default none */
   readonly secrets?: readonly secretsmanager.ISecret[];
+  /**
+   * The KMS key that seals recorded Docker container environments in the state table (envelope
+   * encryption: the functions may only GenerateDataKey and Decrypt with it). @default a new key, rotated yearly
+   */
+  readonly specEncryptionKey?: kms.IKey;
   /** EKS clusters (and namespaces) the functions may scale in: access entries and eks:DescribeCluster on these only, in the stack's region (an endpoint naming another region is rejected at synth). @default none */
   readonly eksClusters?: readonly EksClusterAccess[];
   /** Regions whose ElastiCache clusters and replication groups policies may name (their `region`): describe is granted in these only. @default the stack's region */
@@ -95,6 +100,8 @@ export class Autoscaler extends Construct {
   readonly alarmFunction: NodejsFunction;
   /** The role both functions run as (the principal of the EKS access entries). */
   readonly functionRole: iam.Role;
+  /** Seals recorded Docker container environments (SPEC_KMS_KEY_ID of the functions). */
+  readonly specEncryptionKey: kms.IKey;
   readonly alarmTopic: sns.ITopic;
   /** Failed schedule ticks, failed alarm invocations, undeliverable alarm notifications. */
   readonly deadLetterQueue: sqs.Queue;
@@ -146,6 +153,14 @@ export class Autoscaler extends Construct {
     });
     const role = this.functionRole;
     this.grantPermissions(role, secrets, eksClusters, endpoints, elastiCacheRegions);
+    this.specEncryptionKey = props.specEncryptionKey ?? new kms.Key(this, 'SpecEncryptionKey', {
+      description: 'Seals the environment of recorded Docker container specs in the autoscaler state table (envelope encryption).',
+      enableKeyRotation: true,
+      removalPolicy,
+    });
+    // Envelope encryption needs exactly these two: a data key to seal with, and unwrapping it to open.
+    // Not grantEncryptDecrypt: that adds kms:Encrypt and kms:ReEncrypt*, which the functions never call.
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'SealRecordedSpecs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.specEncryptionKey.keyArn] }));
     if (props.vpc) {
       // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
       role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
@@ -160,6 +175,8 @@ export class Autoscaler extends Construct {
       AUTOSCALER_ENDPOINTS: endpointsJson,
       AUTOSCALER_CEILING: String(ceiling),
       AUDIT_RETENTION_DAYS: String(auditRetentionDays),
+      // A key ARN, not key material: the functions ask KMS for data keys with it.
+      [specKeyEnvironment]: this.specEncryptionKey.keyArn,
       AUTOSCALER_METRICS_NAMESPACE: metricNamespace,
       POWERTOOLS_SERVICE_NAME: metricServiceName,
       // Stack traces point at the TypeScript sources (the bundles ship their source maps).

@@ -36,6 +36,7 @@ export const lazyPackages = [
   '@aws-sdk/client-eks',
   '@aws-sdk/client-sts',
   '@aws-sdk/client-secrets-manager',
+  '@aws-sdk/client-kms',
 ] as const;
 
 export const bundling: BundlingOptions = {

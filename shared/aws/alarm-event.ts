@@ -103,12 +103,31 @@ function firstIssue(error: z.core.$ZodError, prefix: string): string {
   return `${prefix}${issue.path.join('.') || '(top)'}: ${issue.message}`;
 }
 
-/** The breaching datapoint of an SNS NewStateReason: "... [12.3 (23/11/26 14:00:00), 10.0 (...)] ...". */
+/** A number token; it cannot fail once started, so a global scan with it never backtracks. */
+const numberToken = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/g;
+/** Whitespace then "(" right where a number token ended (sticky: tried at one position only). */
+const datapointTimeAfter = /\s*\(/y;
+
+/**
+ * The breaching datapoint of an SNS NewStateReason: "... [12.3 (23/11/26 14:00:00), 10.0 (...)] ...":
+ * the first number token, inside the first [...] list, that is followed by "(" (its timestamp).
+ *
+ * Linear in the reason's length (SNS allows 256 KB): the list is found with indexOf, and each
+ * number token and the whitespace after it is read once. The earlier regular expressions were
+ * retried from every position of a long digit run or "[" run, which is quadratic (80 KB: 8.3 s).
+ */
 export function valueFromReason(reason: string): number | undefined {
-  const list = /\[([^\]]*)\]/.exec(reason)?.[1];
-  if (!list) return undefined;
-  const first = /(-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)\s*\(/.exec(list)?.[1];
-  return first === undefined ? undefined : Number(first);
+  const open = reason.indexOf('[');
+  if (open < 0) return undefined;
+  const close = reason.indexOf(']', open + 1);
+  if (close < 0) return undefined;
+  const list = reason.slice(open + 1, close);
+  numberToken.lastIndex = 0;
+  for (let token = numberToken.exec(list); token !== null; token = numberToken.exec(list)) {
+    datapointTimeAfter.lastIndex = numberToken.lastIndex;
+    if (datapointTimeAfter.test(list)) return Number(token[0]);
+  }
+  return undefined;
 }
 
 function contextOf(name: string, alarmState: AlarmState, threshold: number | undefined, value: number | undefined, comparison: string | undefined): AlarmContext | undefined {

@@ -8,6 +8,7 @@ import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { documentClient, localClient, storesFor, type Stores } from '../state/client.ts';
 import { createTables } from '../state/create.ts';
+import { LocalDataKeys } from '../state/sealing.ts';
 import { localTableNames } from '../state/tables.ts';
 import { startDynalite } from './dynalite.ts';
 
@@ -22,6 +23,8 @@ export interface LocalStore {
 const endpointFile = (dir: string) => join(dir, 'endpoint');
 const dataDir = (dir: string) => join(dir, 'dynamodb');
 const ownerFile = (dir: string) => join(dir, 'owner.pid');
+/** Seals recorded container environments in this store (the local stand-in for the stack's KMS key). */
+const sealingKeyFile = (dir: string) => join(dir, 'spec-sealing.key');
 
 function alive(pid: number): boolean {
   try {
@@ -70,10 +73,11 @@ async function answers(endpoint: string): Promise<boolean> {
 export async function openLocalStore(dir: string): Promise<LocalStore> {
   const published = await readFile(endpointFile(dir), 'utf8').then((s) => s.trim(), () => undefined);
   if (published && /^http:\/\/127\.0\.0\.1:\d+$/.test(published) && (await answers(published))) {
+    const specKeys = await LocalDataKeys.fromFile(sealingKeyFile(dir));
     const client = localClient(published);
     await createTables(client, localTableNames);
     return {
-      stores: storesFor(documentClient(client), localTableNames),
+      stores: storesFor(documentClient(client), localTableNames, { specKeys }),
       endpoint: published,
       serving: false,
       async close() {
@@ -86,6 +90,7 @@ export async function openLocalStore(dir: string): Promise<LocalStore> {
 
 /** Serves DIR (creating the tables); with `publish`, writes DIR/endpoint for other processes. */
 export async function serveLocalStore(dir: string, publish = true): Promise<LocalStore> {
+  const specKeys = await LocalDataKeys.fromFile(sealingKeyFile(dir));
   const release = await claim(dir);
   const server = await startDynalite(dataDir(dir)).catch(async (error: unknown) => {
     await release();
@@ -103,7 +108,7 @@ export async function serveLocalStore(dir: string, publish = true): Promise<Loca
   }
   if (publish) await writeFile(endpointFile(dir), `${server.endpoint}\n`);
   return {
-    stores: storesFor(documentClient(client), localTableNames),
+    stores: storesFor(documentClient(client), localTableNames, { specKeys }),
     endpoint: server.endpoint,
     serving: true,
     async close() {

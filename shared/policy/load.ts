@@ -5,7 +5,7 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser } from 'yaml';
 import type * as z from 'zod/mini';
 import { Policy } from './schema.ts';
 
@@ -32,6 +32,16 @@ export interface LoadResult {
 
 const policyFile = /\.(ya?ml|json)$/i;
 
+/**
+ * Bounds on one policy file, checked before the work they bound: the size before reading, the
+ * documents while parsing (the parser stops at the limit), the policies before validating. Far
+ * above any real policy file; without them a 200,000-document file ran for seconds and ended in
+ * "Maximum call stack size exceeded" without naming the file.
+ */
+export const policyFileLimits = { bytes: 1024 * 1024, documents: 1_000, policies: 1_000 } as const;
+const splitHint = '(split it into several files)';
+const count = (n: number) => n.toLocaleString('en-US');
+
 export function formatPolicyError(e: PolicyError): string {
   return e.path ? `${e.file}: ${e.path}: ${e.message}` : `${e.file}: ${e.message}`;
 }
@@ -42,16 +52,23 @@ export async function loadPolicyFiles(paths: string[]): Promise<LoadResult> {
   for (const file of await expandPaths(paths, result.errors)) {
     let text: string;
     try {
+      // Checked before reading: a huge file is refused without loading it.
+      const { size } = await stat(file);
+      if (size > policyFileLimits.bytes) {
+        result.errors.push({ file, path: '', message: tooLargeMessage(size) });
+        continue;
+      }
       text = await readFile(file, 'utf8');
     } catch (error) {
       result.errors.push({ file, path: '', message: `cannot read: ${(error as Error).message}` });
       continue;
     }
     const parsed = parsePolicyText(text, file);
-    result.policies.push(...parsed.policies);
-    result.errors.push(...parsed.errors);
+    // Loops, not push(...spread): a spread of a very long list overflows the call stack.
+    for (const policy of parsed.policies) result.policies.push(policy);
+    for (const error of parsed.errors) result.errors.push(error);
   }
-  result.errors.push(...duplicateIds(result.policies));
+  for (const error of duplicateIds(result.policies)) result.errors.push(error);
   return result;
 }
 
@@ -117,19 +134,35 @@ function leadingCommentOf(documentText: string): string {
  */
 export function parsePolicyText(text: string, file: string): LoadResult {
   const result: LoadResult = { policies: [], errors: [] };
-  const documents = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
-  const docs = Array.isArray(documents) ? documents : [];
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > policyFileLimits.bytes) {
+    result.errors.push({ file, path: '', message: tooLargeMessage(bytes) });
+    return result;
+  }
+  // parseAllDocuments, one document at a time, so parsing stops at the document limit.
+  const lines = new LineCounter();
+  const documents = new Composer({ uniqueKeys: true }).compose(new Parser(lines.addNewLine).parse(text));
   const candidates: Array<{ value: unknown; leadingComment: string }> = [];
-  for (const doc of docs) {
+  let documentCount = 0;
+  for (const doc of documents) {
+    if (++documentCount > policyFileLimits.documents) {
+      return { policies: [], errors: [{ file, path: '', message: `more than ${count(policyFileLimits.documents)} YAML documents; a policy file holds at most ${count(policyFileLimits.documents)} ${splitHint}` }] };
+    }
     if (doc.errors.length > 0) {
       // Later errors in a document are mostly echoes of the first.
       const error = doc.errors[0]!;
-      const pos = error.linePos?.[0];
-      const where = pos ? `line ${pos.line}, column ${pos.col}` : '';
-      result.errors.push({ file, path: where, message: `YAML syntax error: ${firstLine(error.message)}` });
+      const pos = lines.linePos(error.pos[0]);
+      result.errors.push({ file, path: `line ${pos.line}, column ${pos.col}`, message: `YAML syntax error: ${firstLine(error.message)}` });
       continue;
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (error) {
+      // The alias limit (a "billion laughs" document) throws here rather than in doc.errors.
+      result.errors.push({ file, path: '', message: `YAML error: ${firstLine((error as Error).message)}` });
+      continue;
+    }
     if (value === null || value === undefined) continue;
     const leadingComment = leadingCommentOf(String(doc));
     for (const item of Array.isArray(value) ? value : [value]) candidates.push({ value: item, leadingComment });
@@ -137,6 +170,10 @@ export function parsePolicyText(text: string, file: string): LoadResult {
   if (result.errors.length > 0) return result;
   if (candidates.length === 0) {
     result.errors.push({ file, path: '', message: 'no policy in this file' });
+    return result;
+  }
+  if (candidates.length > policyFileLimits.policies) {
+    result.errors.push({ file, path: '', message: `${count(candidates.length)} policies; a policy file holds at most ${count(policyFileLimits.policies)} ${splitHint}` });
     return result;
   }
   candidates.forEach(({ value: candidate, leadingComment }, index) => {
@@ -152,6 +189,10 @@ export function parsePolicyText(text: string, file: string): LoadResult {
     }
   });
   return result;
+}
+
+function tooLargeMessage(bytes: number): string {
+  return `file is ${count(bytes)} bytes; a policy file is at most 1 MiB (${count(policyFileLimits.bytes)} bytes) ${splitHint}`;
 }
 
 function firstLine(message: string): string {

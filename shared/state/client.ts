@@ -7,9 +7,10 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditStore } from './audit.ts';
 import { PolicyStore } from './policies.ts';
+import { KmsDataKeys, LocalDataKeys, MissingDataKeys, type DataKeys } from './sealing.ts';
 import { DynamoSpecStore } from './specs.ts';
 import { StateStore } from './state.ts';
-import { defaultAuditRetentionDays, tableEnvironment, type TableName, type TableNames } from './tables.ts';
+import { defaultAuditRetentionDays, specKeyEnvironment, tableEnvironment, type TableName, type TableNames } from './tables.ts';
 
 export interface Stores {
   readonly policies: PolicyStore;
@@ -35,12 +36,16 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
-export function storesFor(doc: DynamoDBDocumentClient, names: TableNames, options: { auditRetentionDays?: number } = {}): Stores {
+/**
+ * `specKeys` seal recorded container environments; without them, a key for this process only
+ * (enough for a temporary store: the demo, tests; `autoscaler local` passes its folder's key file).
+ */
+export function storesFor(doc: DynamoDBDocumentClient, names: TableNames, options: { auditRetentionDays?: number; specKeys?: DataKeys } = {}): Stores {
   return {
     policies: new PolicyStore(doc, names.policies),
     state: new StateStore(doc, names.state),
     audit: new AuditStore(doc, names.audit, options.auditRetentionDays ?? defaultAuditRetentionDays),
-    specs: new DynamoSpecStore(doc, names.state),
+    specs: new DynamoSpecStore(doc, names.state, options.specKeys ?? LocalDataKeys.ephemeral()),
   };
 }
 
@@ -59,7 +64,9 @@ export function tableNamesFromEnvironment(env: NodeJS.ProcessEnv = process.env):
 
 /**
  * Stores over the tables named by the environment (the functions, and the CLI without --local).
- * AUDIT_RETENTION_DAYS optionally overrides the 400-day default.
+ * AUDIT_RETENTION_DAYS optionally overrides the 400-day default. SPEC_KMS_KEY_ID names the KMS key
+ * that seals recorded container environments; without it recording a spec with an environment
+ * fails with that message (never stored in plain text). The CLI's commands record no specs.
  */
 export function storesFromEnvironment(env: NodeJS.ProcessEnv = process.env, client: DynamoDBClient = new DynamoDBClient({})): Stores {
   const names = tableNamesFromEnvironment(env);
@@ -67,5 +74,12 @@ export function storesFromEnvironment(env: NodeJS.ProcessEnv = process.env, clie
   if (retention !== undefined && !(Number.isInteger(retention) && retention >= 1 && retention <= 36_500)) {
     throw new Error(`AUDIT_RETENTION_DAYS: "${env.AUDIT_RETENTION_DAYS}" must be a whole number of days from 1 to 36500`);
   }
-  return storesFor(documentClient(client), names, retention === undefined ? {} : { auditRetentionDays: retention });
+  const keyId = env[specKeyEnvironment];
+  if (keyId !== undefined && !/^[A-Za-z0-9:/_.-]{1,2048}$/.test(keyId)) {
+    throw new Error(`${specKeyEnvironment}: "${keyId}" is not a KMS key id, ARN or alias (1-2048 of A-Z a-z 0-9 : / _ . -)`);
+  }
+  const specKeys = keyId
+    ? new KmsDataKeys(keyId)
+    : new MissingDataKeys(`no key seals recorded container environments: set ${specKeyEnvironment} to the stack's KMS key (the stack sets it for its functions)`);
+  return storesFor(documentClient(client), names, { ...(retention === undefined ? {} : { auditRetentionDays: retention }), specKeys });
 }

@@ -48,6 +48,9 @@ export const tableEnvironment: Readonly<Record<TableName, string>> = {
   audit: 'AUDIT_TABLE',
 };
 
+/** The KMS key (id, ARN or alias) that seals recorded container environments in the state table; set by the stack. */
+export const specKeyEnvironment = 'SPEC_KMS_KEY_ID';
+
 export const tableDesigns: Readonly<Record<TableName, TableDesign>> = {
   /** Policies: one item per policy (with its version); alarm bindings as extra items. */
   policies: {

@@ -95,6 +95,42 @@ describe('alarm events', () => {
     expect(valueFromReason('Insufficient Data')).toBeUndefined();
   });
 
+  it('defect 10: NewStateReason parsing is linear: 256 KB reasons (SNS maximum) of the shapes that were quadratic, same answers', () => {
+    // Prepare: a long digit run before the real datapoint, and a long "[" run never closed (so no
+    // list, no value); the old regular expressions retried from every position of such a run (80 KB
+    // took 8.3 s). bench/alarm-reason.bench.ts has the timings side by side.
+    const datapoint = ' 7.5 (23/11/26 14:00:00), 6.0 (23/11/26 13:59:00)]';
+    const digitRun = (bytes: number) => `Threshold Crossed: 1 datapoint [${'1'.repeat(bytes)}${datapoint} was greater than the threshold (5.0).`;
+    const bracketRun = (bytes: number) => `Threshold Crossed: 1 datapoint ${'['.repeat(bytes)} 7.5 (23/11/26 14:00:00) was greater than the threshold (5.0).`;
+    const shapes = [digitRun, bracketRun];
+    const small = 16 * 1024;
+    const large = 256 * 1024;
+    /** Fastest of a few runs, in ms: the least disturbed by other processes on a shared machine. */
+    const fastest = (reason: string) => {
+      let best = Infinity;
+      for (let run = 0; run < 20; run++) {
+        const started = performance.now();
+        valueFromReason(reason);
+        best = Math.min(best, performance.now() - started);
+      }
+      return best;
+    };
+
+    // Act
+    const answers = shapes.map((shape) => valueFromReason(shape(large)));
+    const growth = shapes.map((shape) => fastest(shape(large)) / Math.max(fastest(shape(small)), 0.001));
+    const event = snsAlarmEvent('msg-long', 'ALARM');
+    const record = event.Records[0]!;
+    record.Sns.Message = JSON.stringify({ ...JSON.parse(record.Sns.Message), NewStateReason: digitRun(large) });
+    const [viaSns] = parseAlarmEvent(event);
+
+    // Assess: 16x the input costs about 16x the time when linear (256x when quadratic); 64x
+    // leaves room for a loaded machine without letting a quadratic parser through.
+    expect(answers).toEqual([7.5, undefined]);
+    for (const factor of growth) expect(factor).toBeLessThan(64);
+    expect(viaSns!.context).toMatchObject({ threshold: 500, value: 7.5 });
+  });
+
   it('rejects events that are neither, naming the field', () => {
     // Prepare
     const missingMessageId = { Records: [{ Sns: { Message: '{}' } }] };

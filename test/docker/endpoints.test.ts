@@ -6,7 +6,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { noEndpoints, type Endpoints } from '../../shared/config/endpoints.ts';
-import { forgetDockerHosts } from '../../shared/plugins/targets/docker/client.ts';
+import { call, dockerHost, forgetDockerHosts } from '../../shared/plugins/targets/docker/client.ts';
 import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { describeWithServices } from '../support/services.ts';
 import { dockerPolicy, failureOf, plainContext, scaleRequest, serviceName } from './helpers.ts';
@@ -56,6 +56,44 @@ describeWithServices('docker endpoints: mutual TLS on a real Docker Engine', ['D
     // Assess
     expect(state.replicas).toBe(0);
     expect(asked.sort()).toEqual(['docker/edge/ca', 'docker/edge/client', 'docker/edge/client']);
+  });
+
+  it('defect 9: a rotated client certificate is used within 5 minutes (the secrets promise) without recycling the container (injected clock)', async () => {
+    // Prepare: the client certificate secret first holds a pair the engine refuses, then is rotated
+    // to a good one. The clock is injected: no sleeping through minutes.
+    const read = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8');
+    const good = process.env.DOCKER_TLS_DIR!;
+    const pair = (dir: string) => JSON.stringify({ cert: read(dir, 'cert.pem'), key: read(dir, 'key.pem') });
+    let clientSecret = pair(process.env.DOCKER_BAD_TLS_DIR!);
+    const getSecret = async (id: string) => (id === 'docker/rotating/ca' ? read(good, 'ca.pem') : clientSecret);
+    const endpoints = withDocker({
+      rotating: {
+        host,
+        tls: { ca: { secretId: 'docker/rotating/ca' }, cert: { secretId: 'docker/rotating/client', jsonKey: 'cert' }, key: { secretId: 'docker/rotating/client', jsonKey: 'key' } },
+      },
+    });
+    let clock = Date.parse('2026-12-01T03:00:00Z');
+    const now = () => clock;
+    const ctx = plainContext(endpoints, { getSecret });
+    const ping = async () => {
+      const client = await dockerHost('rotating', ctx, now);
+      return call(client, 'ping', () => client.docker.ping()).then(() => 'accepted', (err: Error) => err.message);
+    };
+    const promisedMs = 5 * 60_000;
+
+    // Act
+    const beforeRotation = await ping();
+    clientSecret = pair(good);
+    clock += promisedMs;
+    const afterRotation = await ping();
+    const rotatedClient = await dockerHost('rotating', ctx, now);
+    clock += promisedMs;
+    const unchangedLater = await dockerHost('rotating', ctx, now);
+
+    // Assess: refused before, accepted once the interval passed; unchanged material keeps the client (and its connections).
+    expect(beforeRotation).toMatch(/TLS: the engine refused our client certificate/);
+    expect(afterRotation).toBe('accepted');
+    expect(unchangedLater).toBe(rotatedClient);
   });
 
   it('is refused by the engine when the client certificate is not signed by the engine CA', async () => {

@@ -1,12 +1,13 @@
 /**
- * The `Autoscaler` construct with every prop set (existing topic, VPC, secrets, EKS clusters,
- * endpoints, ceiling, retention, removal policy, dashboard targets), synthesized once in memory with
+ * The `Autoscaler` construct with every prop set (existing topic, existing spec encryption key, VPC,
+ * secrets, EKS clusters, endpoints, ceiling, retention, removal policy, dashboard targets), synthesized once in memory with
  * both cdk-nag packs registered the way infra/app.ts registers them.
  */
 import { App, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -19,6 +20,7 @@ const account = '123456789012';
 const region = 'eu-west-1';
 const existingTopicArn = `arn:aws:sns:${region}:${account}:existing-alarms`;
 const tlsSecretArn = `arn:aws:secretsmanager:${region}:${account}:secret:autoscaler/edge-1-tls-AbCdEf`;
+const specKeyArn = `arn:aws:kms:${region}:${account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
 
 let template: Template;
 let packs: ReturnType<typeof addNagChecks>;
@@ -37,6 +39,7 @@ beforeAll(() => {
   const autoscaler = new Autoscaler(stack, 'Autoscaler', {
     schedule: Duration.minutes(5),
     alarmTopic: sns.Topic.fromTopicArn(stack, 'Existing', existingTopicArn),
+    specEncryptionKey: kms.Key.fromKeyArn(stack, 'SpecKey', specKeyArn),
     operatorTopic: sns.Topic.fromTopicArn(stack, 'Ops', `arn:aws:sns:${region}:${account}:ops`),
     vpc,
     vpcSubnets: { subnets },
@@ -86,6 +89,13 @@ describe('Autoscaler construct, fully configured', () => {
     template.resourceCountIs('AWS::SNS::Topic', 0);
     template.resourceCountIs('AWS::KMS::Key', 0);
     template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'lambda', TopicArn: existingTopicArn });
+  });
+
+  it('seals recorded container environments with the given key: GenerateDataKey and Decrypt on it only, its ARN in the environment', () => {
+    // Assess
+    const onKey = identityStatements(template).filter((s) => asList(s.Action).some((a) => a.startsWith('kms:')) && JSON.stringify(s.Resource).includes(specKeyArn));
+    expect(onKey.flatMap((s) => asList(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.Environment.Variables.SPEC_KMS_KEY_ID).toBe(specKeyArn);
   });
 
   it('reads only the named secrets', () => {

@@ -11,7 +11,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { metricNames, metricNamespace } from '../../shared/observability/metric-names.ts';
-import { defaultAuditRetentionDays, tableDesigns, tableEnvironment } from '../../shared/state/tables.ts';
+import { defaultAuditRetentionDays, specKeyEnvironment, tableDesigns, tableEnvironment } from '../../shared/state/tables.ts';
 import { asList, identityStatements, logicalId, statementsWithAction } from './template-helpers.ts';
 
 const run = promisify(execFile);
@@ -140,7 +140,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
     const key = logicalId(template, 'AWS::KMS::Key', 'AlarmTopicKey');
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
-    const keyStatements = Object.values(template.findResources('AWS::KMS::Key'))[0]!.Properties.KeyPolicy.Statement as Array<{ Principal?: { Service?: string }; Action: string[] }>;
+    const keyStatements = template.findResources('AWS::KMS::Key')[key]!.Properties.KeyPolicy.Statement as Array<{ Principal?: { Service?: string }; Action: string[] }>;
     expect(keyStatements.find((s) => s.Principal?.Service === 'cloudwatch.amazonaws.com')?.Action).toEqual(expect.arrayContaining(['kms:Decrypt']));
 
     const topicPolicy = Object.values(template.findResources('AWS::SNS::TopicPolicy'))[0]!;
@@ -189,6 +189,18 @@ describe('npx cdk synth (default configuration, offline)', () => {
     expect(onTable('PoliciesTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
     expect(onTable('StateTable')).toEqual(['dynamodb:DeleteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:UpdateItem']);
     expect(onTable('AuditTable')).toEqual(['dynamodb:PutItem']);
+  });
+
+  it('defect 11: seals recorded container environments with its own rotated KMS key; the functions may only GenerateDataKey and Decrypt with it', () => {
+    // Assess
+    const key = logicalId(template, 'AWS::KMS::Key', 'SpecEncryptionKey');
+    expect(template.findResources('AWS::KMS::Key')[key]!.Properties.EnableKeyRotation).toBe(true);
+    const onKey = identityStatements(template).filter((s) => JSON.stringify(s.Resource).includes(`"${key}"`));
+    expect(onKey.flatMap((s) => asList(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(statementsWithAction(template, 'kms:Encrypt')).toEqual([]);
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+      expect(fn.Properties.Environment.Variables[specKeyEnvironment]).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
+    }
   });
 
   it('outputs what operators need: the topic ARN, the table names for the CLI, the dashboard, the dead-letter queue', () => {

@@ -147,6 +147,34 @@ describeWithServices('haproxy load balancer (real HAProxy 2.6 runtime API, real 
     expect(load.failures).toEqual([]);
   });
 
+  it('defect 5: reconcile restores servers of running replicas left in DRAIN (an interrupted drain) or MAINT, and traffic reaches them again', async () => {
+    // Prepare: a drain interrupted after "state drain" (the Lambda timed out or crashed) leaves the
+    // server in DRAIN; another was left in MAINT. Both replicas are still running and managed.
+    members = [await startMember('drained-1'), await startMember('maint-1')];
+    const [drained, maint] = members as [HttpMember, HttpMember];
+    await plugin().register(members, ctx);
+    await runExpecting(runtime, `set server ${backend}/${ours('drained-1')} state drain`, []);
+    await runExpecting(runtime, `set server ${backend}/${ours('maint-1')} state maint`, []);
+    const drainBit = 0x08;
+    const before = await showServersState(runtime, backend);
+    expect(before.find((s) => s.name === ours('drained-1'))!.adminState & drainBit).toBe(drainBit);
+
+    // Act
+    const result = await plugin().reconcile(members, ctx);
+    const again = await plugin().reconcile(members, ctx);
+    const hitsAtReconcile = { drained: drained.hits, maint: maint.hits };
+    const load = loadLoop(frontendUrl, 2);
+    await waitFor(() => drained.hits > hitsAtReconcile.drained + 2 && maint.hits > hitsAtReconcile.maint + 2, 5_000, 'the restored members to serve');
+    await load.stop();
+
+    // Assess: both are READY (no forced maintenance or drain bit left), and the next reconcile has nothing to do.
+    const after = await showServersState(runtime, backend);
+    for (const name of [ours('drained-1'), ours('maint-1')]) expect(after.find((s) => s.name === name)!.adminState & (0x01 | drainBit)).toBe(0);
+    expect(result).toMatchObject({ added: [], removed: [], enabled: [ours('maint-1')], undrained: [ours('drained-1')] });
+    expect(again).toMatchObject({ added: [], removed: [], enabled: [], undrained: [] });
+    expect(load.failures).toEqual([]);
+  });
+
   it('two targets share one backend: reconcile and drain of one never touch the other\'s servers, even a same-named member', async () => {
     // Prepare: both services register a container called "same-1"; each has one more of its own.
     members = [await startMember('a-1'), await startMember('b-1'), await startMember('same-1')];

@@ -203,4 +203,28 @@ describe('loadPolicyFiles', () => {
     expect(errors).toHaveLength(2);
     expect(errors[1]!.file).toBe(binary);
   });
+
+  it('defect 11: a file of 200,000 YAML documents, a file over 1 MiB and a file of over 1,000 policies fail with the file and the limit named', async () => {
+    // Prepare: 200,000 empty documents stay under 1 MiB, so only the document limit can catch them;
+    // 200,000 small documents (1.8 MB) are what ended in "Maximum call stack size exceeded".
+    const manyDocuments = join(dir, 'many-documents.yaml');
+    writeFileSync(manyDocuments, '---\n'.repeat(200_000));
+    const tooLarge = join(dir, 'too-large.yaml');
+    writeFileSync(tooLarge, '---\na: 1\n'.repeat(200_000));
+    const manyPolicies = join(dir, 'many-policies.yaml');
+    writeFileSync(manyPolicies, stringify(Array.from({ length: 1_001 }, (_, i) => ({ ...structuredClone(validPolicy), id: `web-${i}` }))));
+    const fine = join(dir, 'fine.yaml');
+    writeFileSync(fine, stringify(validPolicy));
+
+    // Act
+    const { policies, errors } = await loadPolicyFiles([manyDocuments, tooLarge, manyPolicies, fine]);
+
+    // Assess: one error per oversized file, naming it and the limit; the other file still loads.
+    expect(errors.map(formatPolicyError)).toEqual([
+      `${manyDocuments}: more than 1,000 YAML documents; a policy file holds at most 1,000 (split it into several files)`,
+      `${tooLarge}: file is 1,800,000 bytes; a policy file is at most 1 MiB (1,048,576 bytes) (split it into several files)`,
+      `${manyPolicies}: 1,001 policies; a policy file holds at most 1,000 (split it into several files)`,
+    ]);
+    expect(policies.map((p) => p.file)).toEqual([fine]);
+  });
 });

@@ -165,16 +165,19 @@ describe('recorded container specs (dynalite)', () => {
       extraNetworks: [],
     };
     const recorded = { containerId: 'c1', recordedAt: '2026-11-23T00:00:00.000Z', spec };
-    // Act
-    await db.stores.specs.put('docker/local/web', recorded);
-    await db.stores.specs.put('docker/local/other', { ...recorded, spec: { ...spec, name: 'other-1' } });
     const { DynamoSpecStore } = await import('../../shared/state/specs.ts');
-    const again = await new DynamoSpecStore(db.doc, db.names.state).list('docker/local/web');
-    await db.stores.specs.delete('docker/local/web', 'web-1');
+    const { LocalDataKeys } = await import('../../shared/state/sealing.ts');
+    const keys = LocalDataKeys.ephemeral();
+    const specs = new DynamoSpecStore(db.doc, db.names.state, keys);
+    // Act
+    await specs.put('docker/local/web', recorded);
+    await specs.put('docker/local/other', { ...recorded, spec: { ...spec, name: 'other-1' } });
+    const again = await new DynamoSpecStore(db.doc, db.names.state, keys).list('docker/local/web');
+    await specs.delete('docker/local/web', 'web-1');
     // Assess
     expect([...again.keys()]).toEqual(['web-1']);
     expect(again.get('web-1')).toEqual(recorded);
-    expect((await db.stores.specs.list('docker/local/web')).size).toBe(0);
-    expect([...(await db.stores.specs.list('docker/local/other')).keys()]).toEqual(['other-1']);
+    expect((await specs.list('docker/local/web')).size).toBe(0);
+    expect([...(await specs.list('docker/local/other')).keys()]).toEqual(['other-1']);
   });
 });

@@ -4,7 +4,9 @@
  * drain = state drain, wait (bounded) until the server's `scur` is 0, state maint, `del server`;
  * reconcile = make the backend hold exactly the given members, touching only servers whose name
  * carries the owning target's prefix (never servers from the static configuration, never servers
- * of another target sharing the backend).
+ * of another target sharing the backend). A wanted member's server left in MAINT or DRAIN (a drain
+ * interrupted between `state drain` and `del server`, or a hand-made change) is set ready again:
+ * the members passed in are running replicas, and a server in DRAIN would get no new traffic.
  *
  * The backend must use a dynamic-friendly balance algorithm (roundrobin, leastconn, first, random)
  * for HAProxy 2.6 to accept `add server`.
@@ -22,8 +24,9 @@ import { HaproxyRuntimeError, assertWord, runExpecting, runtimeTarget, showServe
 export const serverPrefix = 'as-';
 const maxServerName = 63;
 const drainPollMs = 200;
-/** srv_admin_state bits (HAProxy src/server.h). */
+/** srv_admin_state bits (HAProxy src/server.h, enum srv_admin: SRV_ADMF_FMAINT, SRV_ADMF_FDRAIN). */
 const adminForcedMaint = 0x01;
+const adminForcedDrain = 0x08;
 
 /**
  * The prefix of every server owned by `target`: `as-<first 6 hex of sha256(targetKey)>-`.
@@ -186,9 +189,15 @@ export class HaproxyBackend implements LoadBalancerPlugin {
     members.forEach(validateMember);
     const existing = await this.ownServers(ctx);
     const wanted = new Map(members.map((m) => [this.nameOf(m), m]));
+    const wantedExisting = [...existing.values()].filter((s) => wanted.has(s.name));
+    const inMaint = wantedExisting.filter((s) => (s.adminState & adminForcedMaint) !== 0).map((s) => s.name);
+    const inDrain = wantedExisting.filter((s) => (s.adminState & adminForcedDrain) !== 0).map((s) => s.name);
+    const needsReady = new Set([...inMaint, ...inDrain]);
+    // register() sets every server it touches ready, which clears both forced MAINT and forced DRAIN.
     const toRegister = members.filter((m) => {
-      const current = existing.get(this.nameOf(m));
-      return !current || current.address !== m.address || current.port !== m.port || (current.adminState & adminForcedMaint) !== 0;
+      const name = this.nameOf(m);
+      const current = existing.get(name);
+      return !current || current.address !== m.address || current.port !== m.port || needsReady.has(name);
     });
     const extra = [...existing.keys()].filter((name) => !wanted.has(name));
     const registered = toRegister.length > 0 ? await this.register(toRegister, ctx) : { added: [], updated: [] };
@@ -197,7 +206,10 @@ export class HaproxyBackend implements LoadBalancerPlugin {
       backend: this.backend,
       added: registered.added,
       updated: registered.updated,
-      enabled: [...existing.values()].filter((s) => wanted.has(s.name) && (s.adminState & adminForcedMaint) !== 0).map((s) => s.name),
+      /** Wanted servers found in forced maintenance, now ready. */
+      enabled: inMaint,
+      /** Wanted servers found in forced drain (an interrupted drain), now ready. */
+      undrained: inDrain,
       removed: drained.removed,
       timedOut: drained.timedOut,
     };

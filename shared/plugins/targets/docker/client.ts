@@ -3,17 +3,21 @@
  * TLS (certificates from files locally, from Secrets Manager in AWS). Plain TCP is allowed to
  * loopback only: anything else is refused before a connection is attempted.
  *
- * Clients are cached per endpoint at module scope, so a warm Lambda reuses its connections.
+ * Clients are cached per endpoint at module scope, so a warm Lambda reuses its connections. A TLS
+ * client re-reads its certificates every `tlsRecheckMs` and is rebuilt when they changed, so a
+ * rotated certificate is in use within `rotationPickupMs` (shared/config/rotation.ts).
  *
  * dockerode (with ssh2 and grpc-js, ~900 KB) is loaded by dynamic import() on the first client
  * creation only: the handler bundles leave it outside (infra/bundling.ts `nodeModules`), and a
  * static import would be hoisted to the bundle's top and loaded at every cold start. The global
  * marker lets the bundle tests see whether it was loaded.
  */
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type Docker from 'dockerode';
 import type { DockerEndpoint } from '../../../config/endpoints.ts';
 import { readSecretOrFile } from '../../../config/secret-or-file.ts';
+import { tlsRecheckMs } from '../../../config/rotation.ts';
 import { lazyLibrary } from '../../lazy.ts';
 import { endpointNamed } from '../../../config/endpoints.ts';
 import type { PluginContext } from '../../types.ts';
@@ -87,7 +91,30 @@ const dockerode = lazyLibrary('dockerode', async () => (await import('dockerode'
 // DOCKER_CERT_PATH in the environment, which could silently point a named endpoint elsewhere.
 const NO_ENV_DEFAULTS = { host: undefined, port: undefined, socketPath: undefined, ca: undefined, cert: undefined, key: undefined, version: undefined };
 
-async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginContext): Promise<DockerHost> {
+interface TlsMaterial {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+/** The TLS material of a TLS endpoint (through the secret cache or from files); undefined otherwise. */
+async function readTlsMaterial(endpoint: DockerEndpoint, label: string, ctx: PluginContext): Promise<TlsMaterial | undefined> {
+  if ('socket' in endpoint || !endpoint.tls) return undefined;
+  const [ca, cert, key] = await Promise.all([
+    readSecretOrFile(endpoint.tls.ca, 'TLS CA certificate', label, ctx),
+    readSecretOrFile(endpoint.tls.cert, 'TLS client certificate', label, ctx),
+    readSecretOrFile(endpoint.tls.key, 'TLS client key', label, ctx),
+  ]);
+  return { ca, cert, key };
+}
+
+/** Tells material apart without keeping a second copy of the key around. */
+function fingerprintOf(material: TlsMaterial | undefined): string {
+  if (!material) return '';
+  return createHash('sha256').update(JSON.stringify([material.ca, material.cert, material.key])).digest('hex');
+}
+
+async function createHost(name: string, endpoint: DockerEndpoint, material: TlsMaterial | undefined): Promise<DockerHost> {
   const label = hostLabel(name, endpoint);
   const DockerClient = await dockerode();
   if ('socket' in endpoint) {
@@ -95,7 +122,7 @@ async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginCon
     return { name, label, publishedAddress: '127.0.0.1', docker };
   }
   const { hostname, port } = parseTcpHost(endpoint.host);
-  if (!endpoint.tls) {
+  if (!material) {
     if (!isLoopback(hostname)) {
       throw new Error(
         `${label}: plain TCP to ${hostname} is refused; a remote Docker host must be reached over mutual TLS ` +
@@ -105,33 +132,59 @@ async function createHost(name: string, endpoint: DockerEndpoint, ctx: PluginCon
     const docker = new DockerClient({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'http' } as Docker.DockerOptions);
     return { name, label, publishedAddress: hostname, docker };
   }
-  const [ca, cert, key] = await Promise.all([
-    readSecretOrFile(endpoint.tls.ca, 'TLS CA certificate', label, ctx),
-    readSecretOrFile(endpoint.tls.cert, 'TLS client certificate', label, ctx),
-    readSecretOrFile(endpoint.tls.key, 'TLS client key', label, ctx),
-  ]);
   // Node verifies the server's certificate against `ca` and its name against `hostname`.
+  const { ca, cert, key } = material;
   const docker = new DockerClient({ ...NO_ENV_DEFAULTS, host: hostname, port, protocol: 'https', ca, cert, key } as Docker.DockerOptions);
   return { name, label, publishedAddress: hostname, docker };
 }
 
-const hosts = new Map<string, Promise<DockerHost>>();
-
-/** The cached client for endpoint `name` (a changed endpoint definition gets a new client). */
-export function dockerHost(name: string, ctx: PluginContext): Promise<DockerHost> {
-  const endpoint = endpointNamed(ctx.endpoints, 'docker', name);
-  const cacheKey = `${name}\u0000${JSON.stringify(endpoint)}`;
-  let host = hosts.get(cacheKey);
-  if (!host) {
-    host = createHost(name, endpoint, ctx);
-    hosts.set(cacheKey, host);
-    // A failed creation (unreadable certificate, say) is retried on the next call, not cached.
-    host.catch(() => hosts.delete(cacheKey));
-  }
-  return host;
+interface CachedHost {
+  readonly built: Promise<{ readonly host: DockerHost; readonly fingerprint: string }>;
+  /** When the TLS material is read again (never for a socket or plain TCP endpoint). */
+  readonly recheckAt: number;
 }
 
-/** Drops cached clients (tests; certificate rotation). */
+const hosts = new Map<string, CachedHost>();
+
+/**
+ * The cached client for endpoint `name` (a changed endpoint definition gets a new client). A TLS
+ * client whose material is older than `tlsRecheckMs` re-reads it first and is replaced when it
+ * changed (a rotated certificate); unchanged material keeps the client and its connections.
+ * `now` is injectable so tests can pass minutes without waiting for them.
+ */
+export function dockerHost(name: string, ctx: PluginContext, now: () => number = Date.now): Promise<DockerHost> {
+  const endpoint = endpointNamed(ctx.endpoints, 'docker', name);
+  const cacheKey = `${name}\u0000${JSON.stringify(endpoint)}`;
+  const cached = hosts.get(cacheKey);
+  const at = now();
+  if (cached && at < cached.recheckAt) return cached.built.then((b) => b.host);
+  const usesTls = !('socket' in endpoint) && endpoint.tls !== undefined;
+  const entry: CachedHost = { built: build(name, endpoint, ctx, cached), recheckAt: usesTls ? at + tlsRecheckMs : Infinity };
+  hosts.set(cacheKey, entry);
+  entry.built.catch(() => {
+    // A failed creation (unreadable certificate, say) is retried on the next call, not cached.
+    if (hosts.get(cacheKey) === entry) hosts.delete(cacheKey);
+  });
+  return entry.built.then((b) => b.host);
+}
+
+async function build(name: string, endpoint: DockerEndpoint, ctx: PluginContext, previous: CachedHost | undefined) {
+  const label = hostLabel(name, endpoint);
+  const before = previous ? await previous.built.catch(() => undefined) : undefined;
+  let material: TlsMaterial | undefined;
+  try {
+    material = await readTlsMaterial(endpoint, label, ctx);
+  } catch (err) {
+    // A failed re-read (Secrets Manager throttling, say) keeps the working client until the next recheck.
+    if (before) return before;
+    throw err;
+  }
+  const fingerprint = fingerprintOf(material);
+  if (before && before.fingerprint === fingerprint) return before;
+  return { host: await createHost(name, endpoint, material), fingerprint };
+}
+
+/** Drops cached clients (tests). */
 export function forgetDockerHosts(): void {
   hosts.clear();
 }
