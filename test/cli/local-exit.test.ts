@@ -18,6 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { load, releasePlugins, type Registry } from '../../shared/plugins/registry.ts';
+import type { MetricSource, ScaleTarget } from '../../shared/plugins/types.ts';
 import { startFakeCloudWatch, type FakeCloudWatch } from '../functions/fake-cloudwatch.ts';
 import { startFakeKubernetes, type FakeKubernetes } from '../kubernetes/fake-api.ts';
 import { describeWithServices } from '../support/services.ts';
@@ -164,7 +165,9 @@ describe('releasePlugins', () => {
   it('closes every plug-in the registry handed out, once, even when one of them fails to', async () => {
     // Prepare
     const released: string[] = [];
-    const plugin = (name: string, fails = false) => ({
+    const plugin = (name: string, fails = false): MetricSource => ({
+      source: 'redis',
+      fetch: async () => new Map(),
       async release() {
         released.push(name);
         if (fails) throw new Error(`${name} would not close`);
@@ -172,7 +175,7 @@ describe('releasePlugins', () => {
     });
     const registry: Registry = {
       metricSources: { good: async () => plugin('good'), bad: async () => plugin('bad', true), unused: async () => plugin('unused') },
-      targets: { plain: async () => ({ type: 'plain' }) },
+      targets: { plain: async (): Promise<ScaleTarget> => ({ type: 'docker', describe: async () => ({ replicas: 1 }), scale: async () => ({ replicas: 1, details: {} }) }) },
       loadBalancers: {},
     };
     await load('metricSources', 'good', registry);
