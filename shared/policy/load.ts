@@ -30,21 +30,44 @@ export interface LoadResult {
   errors: PolicyError[];
 }
 
+/** A file found in a folder that is plainly something else (a Kubernetes manifest), with why. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
+export interface FilesResult extends LoadResult {
+  /** Files found in folders and left out, each with a one-line reason; a file named itself is never skipped. */
+  skipped: SkippedFile[];
+}
+
 const policyFile = /\.(ya?ml|json)$/i;
 
 export function formatPolicyError(e: PolicyError): string {
   return e.path ? `${e.file}: ${e.path}: ${e.message}` : `${e.file}: ${e.message}`;
 }
 
-/** Loads files and folders (every *.yaml, *.yml, *.json inside and in subfolders, sorted; hidden ones and node_modules skipped), then checks ids are unique across all of them. */
-export async function loadPolicyFiles(paths: string[]): Promise<LoadResult> {
-  const result: LoadResult = { policies: [], errors: [] };
-  for (const file of await expandPaths(paths, result.errors)) {
+/**
+ * Loads files and folders (every *.yaml, *.yml, *.json inside and in subfolders, sorted; hidden ones
+ * and node_modules skipped), then checks ids are unique across all of them. A file found in a folder
+ * that is a Kubernetes manifest (every document has `apiVersion` and `kind`, as examples/eks/rbac.yaml)
+ * is skipped with a reason; named on its own, it is an error saying what it is.
+ */
+export async function loadPolicyFiles(paths: string[]): Promise<FilesResult> {
+  const result: FilesResult = { policies: [], errors: [], skipped: [] };
+  for (const { file, inFolder } of await expandPaths(paths, result.errors)) {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
     } catch (error) {
       result.errors.push({ file, path: '', message: `cannot read: ${(error as Error).message}` });
+      continue;
+    }
+    const kinds = manifestKinds(text);
+    if (kinds) {
+      const reason = `a Kubernetes manifest (kind: ${kinds.join(', ')}), not a policy`;
+      if (inFolder) result.skipped.push({ file, reason });
+      else result.errors.push({ file, path: '', message: reason });
       continue;
     }
     const parsed = parsePolicyText(text, file);
@@ -55,8 +78,23 @@ export async function loadPolicyFiles(paths: string[]): Promise<LoadResult> {
   return result;
 }
 
-async function expandPaths(paths: string[], errors: PolicyError[]): Promise<string[]> {
-  const files: string[] = [];
+/** The distinct `kind`s when every document of `text` is a Kubernetes-style manifest; otherwise undefined. */
+export function manifestKinds(text: string): string[] | undefined {
+  const kinds: string[] = [];
+  for (const doc of parseAllDocuments(text)) {
+    if (doc.errors.length > 0) return undefined;
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    const { apiVersion, kind } = (typeof value === 'object' && !Array.isArray(value) ? value : {}) as { apiVersion?: unknown; kind?: unknown };
+    // No policy field is called apiVersion or kind at the top level, so both together settle it.
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') return undefined;
+    if (!kinds.includes(kind)) kinds.push(kind);
+  }
+  return kinds.length > 0 ? kinds : undefined;
+}
+
+async function expandPaths(paths: string[], errors: PolicyError[]): Promise<Array<{ file: string; inFolder: boolean }>> {
+  const files: Array<{ file: string; inFolder: boolean }> = [];
   for (const path of paths) {
     let info;
     try {
@@ -66,7 +104,7 @@ async function expandPaths(paths: string[], errors: PolicyError[]): Promise<stri
       continue;
     }
     if (!info.isDirectory()) {
-      files.push(path);
+      files.push({ file: path, inFolder: false });
       continue;
     }
     const inside = (await readdir(path, { recursive: true, withFileTypes: true }))
@@ -75,7 +113,7 @@ async function expandPaths(paths: string[], errors: PolicyError[]): Promise<stri
       .map((entry) => join(entry.parentPath, entry.name))
       .sort();
     if (inside.length === 0) errors.push({ file: path, path: '', message: 'folder holds no *.yaml, *.yml or *.json files' });
-    files.push(...inside);
+    files.push(...inside.map((file) => ({ file, inFolder: true })));
   }
   return files;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -67,5 +67,35 @@ describe('autoscaler validate', () => {
     expect(help.stdout).toContain('Usage: autoscaler validate');
     expect(help.status).toBe(0);
     expect(none.status).toBe(2);
+  });
+
+  it('validate examples/ passes: a Kubernetes manifest in a folder is skipped with a one-line note (was: 36 errors from examples/eks/rbac.yaml)', () => {
+    // Act
+    const { status, stdout, stderr } = autoscaler('validate', 'examples/');
+
+    // Assess
+    expect(stdout.trim()).toMatch(/^ok: \d+ policies in \d+ files$/);
+    expect(stderr.trim().split('\n')).toContain('examples/eks/rbac.yaml: skipped: a Kubernetes manifest (kind: Role, RoleBinding), not a policy');
+    expect(status).toBe(0);
+  });
+
+  it('a Kubernetes manifest named on its own is an error saying what it is; a policy with a stray kind field is still checked as a policy', () => {
+    // Prepare
+    const folder = join(dir, 'mixed');
+    mkdirSync(folder);
+    const policyWithKind = join(folder, 'policy.yaml');
+    writeFileSync(policyWithKind, 'id: web\nkind: Deployment\n');
+
+    // Act
+    const named = autoscaler('validate', 'examples/eks/rbac.yaml');
+    const mixed = autoscaler('validate', '--json', folder);
+
+    // Assess
+    expect(named.stdout.trim()).toBe('examples/eks/rbac.yaml: a Kubernetes manifest (kind: Role, RoleBinding), not a policy');
+    expect(named.status).toBe(1);
+    const report = JSON.parse(mixed.stdout) as { skipped: unknown[]; errors: Array<{ path: string; message: string }> };
+    expect(report.skipped).toEqual([]);
+    expect(report.errors.map((e) => e.path)).toContain('kind');
+    expect(mixed.status).toBe(1);
   });
 });
