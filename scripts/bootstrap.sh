@@ -27,7 +27,7 @@ project_node_on_path
 # (After a pull that changes package-lock.json, run `bash scripts/setup.sh` again.)
 if [ "$(node_major)" -lt 24 ] || [ ! -f node_modules/.package-lock.json ]; then
   echo "bootstrap: installing Node 24 and the packages (scripts/setup.sh)"
-  bash scripts/setup.sh
+  AUTOSCALER_BOOTSTRAP=1 bash scripts/setup.sh   # its "put Node 24 on your PATH" note is not for us
   project_node_on_path
 fi
 if [ "$(node_major)" -lt 24 ]; then

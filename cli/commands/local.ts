@@ -12,6 +12,7 @@ import { serveLocalStore } from '../../shared/local/store.ts';
 import { defaultRegistry, releasePlugins, type Registry } from '../../shared/plugins/registry.ts';
 import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
 import { executePlan, planApply } from '../../shared/state/apply.ts';
+import { count } from '../../shared/plural.ts';
 import { parseDuration } from './audit.ts';
 
 export const summary = 'Run the engine locally on a timer, with an embedded DynamoDB under --data DIR';
@@ -134,8 +135,8 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     const plan = await planApply(store.stores.policies, policies.map((p) => p.policy));
     const outcome = await executePlan(store.stores.policies, plan);
     for (const stale of outcome.stale) console.error(`${stale.id}: ${stale.message}`);
-    const count = (c: string) => plan.filter((e) => e.change === c).length;
-    print(`store ${options.dataDir} (${store.endpoint}); policies: ${count('added')} added, ${count('changed')} changed, ${count('unchanged')} unchanged`);
+    const changes = (c: string) => plan.filter((e) => e.change === c).length;
+    print(`store ${options.dataDir} (${store.endpoint}); policies: ${changes('added')} added, ${changes('changed')} changed, ${changes('unchanged')} unchanged`);
     const owner = `${hostname()}:${process.pid}`;
     let failedAny = false;
     for (let tick = 1; !options.signal?.aborted; tick++) {
@@ -154,7 +155,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
         const acted = records.filter((r) => r.status === 'Successful').map((r) => `${r.policyId} ${r.currentReplicas}→${r.desiredReplicas}`);
         const failed = records.filter((r) => r.status === 'Failed').map((r) => `${r.policyId}: ${r.error}`);
         print(
-          `${new Date(started).toISOString()} tick ${tick}: ${active.length} policies; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
+          `${new Date(started).toISOString()} tick ${tick}: ${count(active.length, 'policy', 'policies')}; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
             (acted.length ? `; ${acted.join(', ')}` : '') +
             (failed.length ? `; ${failed.join('; ')}` : ''),
         );

@@ -44,7 +44,8 @@ case "${1:-}" in
     ids="$(docker ps -aq --filter label=autoscaler.service=hello)"
     if [ -n "$ids" ]; then docker rm -f $ids >/dev/null; fi
     redis-cli -u "$REDIS_URL" DEL "$list" >/dev/null
-    echo "hello: removed $(printf '%s' "$ids" | grep -c . || true) containers and the list $list"
+    removed="$(printf '%s' "$ids" | grep -c . || true)"
+    echo "hello: removed $removed container$([ "$removed" = 1 ] || echo s) and the list $list"
     ;;
   *)
     sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2

@@ -137,7 +137,7 @@ describeWithServices('autoscaler local ends by itself (spawned CLI; real Docker,
       const { ended } = spawnCli(['local', '--once', '--policies', file, '--data', join(dir, `data-${index}`), '--endpoints', endpointsFile], env);
       const result = await ended;
       // Assess: it evaluated the policy, then ended on its own (not through the leak safety net).
-      expect(result.stdout).toMatch(/tick 1: 1 policies;/);
+      expect(result.stdout).toMatch(/tick 1: 1 policy;/);
       expect(result.signal).toBeNull();
       expect([0, 1]).toContain(result.code);
       expect(result.stderr).not.toMatch(/still running/);

@@ -41,7 +41,7 @@ describe('autoscaler validate', () => {
     // Assess
     expect(stdout.trim().split('\n')).toEqual([
       `${bad}: target.replicas: unknown field "replicas" (allowed: type, endpoint, service, parallelism, stopGraceSeconds, startTimeoutSeconds)`,
-      `${bad}: capacity.min: min must not exceed max 2 (got 3)`,
+      `${bad}: capacity.min: min 3 is above max 2`,
       `${bad}: rule.steps[2][0]: thresholds must ascend: 50 follows 100`,
     ]);
     expect(status).toBe(1);
