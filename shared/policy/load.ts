@@ -39,6 +39,8 @@ export interface SkippedFile {
 export interface FilesResult extends LoadResult {
   /** Files found in folders and left out, each with a one-line reason; a file named itself is never skipped. */
   skipped: SkippedFile[];
+  /** Valid, but probably not meant (see `policyWarnings`). */
+  warnings: PolicyError[];
 }
 
 const policyFile = /\.(ya?ml|json)$/i;
@@ -54,7 +56,7 @@ export function formatPolicyError(e: PolicyError): string {
  * is skipped with a reason; named on its own, it is an error saying what it is.
  */
 export async function loadPolicyFiles(paths: string[]): Promise<FilesResult> {
-  const result: FilesResult = { policies: [], errors: [], skipped: [] };
+  const result: FilesResult = { policies: [], errors: [], skipped: [], warnings: [] };
   for (const { file, inFolder } of await expandPaths(paths, result.errors)) {
     let text: string;
     try {
@@ -75,6 +77,7 @@ export async function loadPolicyFiles(paths: string[]): Promise<FilesResult> {
     result.errors.push(...parsed.errors);
   }
   result.errors.push(...duplicateIds(result.policies));
+  result.warnings.push(...result.policies.flatMap((loaded) => policyWarnings(loaded, result.policies)));
   return result;
 }
 
@@ -184,12 +187,50 @@ export function parsePolicyText(text: string, file: string): LoadResult {
       result.policies.push({ file, index, policy: parsed.data, leadingComment });
       return;
     }
-    for (const problem of describeIssues(parsed.error.issues, Policy, candidate, [])) {
+    const problems = describeIssues(parsed.error.issues, Policy, candidate, []);
+    // The schema checks rule.metric against metrics only once everything else parsed; the README
+    // promises every error at once, so a dangling reference is found here too.
+    for (const dangling of danglingMetrics(candidate)) {
+      if (!problems.some((p) => formatPath(p.path) === formatPath(dangling.path))) problems.push(dangling);
+    }
+    for (const problem of problems) {
       const path = joinPath(prefix, formatPath(problem.path));
       result.errors.push({ file, path, message: problem.message });
     }
   });
   return result;
+}
+
+/** `rule.metric` values (of one rule or a list) that name no id in `metrics`, read from the raw input. */
+function danglingMetrics(candidate: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const raw = candidate as { metrics?: unknown; rule?: unknown } | null;
+  if (!raw || typeof raw !== 'object' || !Array.isArray(raw.metrics)) return [];
+  const ids = raw.metrics.flatMap((m) => (m && typeof m === 'object' && typeof (m as { id?: unknown }).id === 'string' ? [(m as { id: string }).id] : []));
+  const rules = Array.isArray(raw.rule) ? raw.rule.map((rule, i) => ({ rule, path: ['rule', i, 'metric'] })) : [{ rule: raw.rule, path: ['rule', 'metric'] }];
+  return rules.flatMap(({ rule, path }) => {
+    const metric = rule && typeof rule === 'object' ? (rule as { metric?: unknown }).metric : undefined;
+    if (typeof metric !== 'string' || ids.includes(metric)) return [];
+    return [{ path, message: `names metric "${metric}", which is not in metrics (have: ${ids.join(', ') || 'none'})` }];
+  });
+}
+
+/**
+ * What is valid but probably not meant: a step whose replicas lie above capacity.max (the engine
+ * caps it at max, so the step can never be reached as written).
+ */
+export function policyWarnings(loaded: LoadedPolicy, all: LoadedPolicy[]): PolicyError[] {
+  const { policy } = loaded;
+  const rules = Array.isArray(policy.rule) ? policy.rule : [policy.rule];
+  const warnings: PolicyError[] = [];
+  rules.forEach((rule, r) => {
+    if (rule.type !== 'steps') return;
+    rule.steps.forEach(([threshold, replicas], i) => {
+      if (replicas <= policy.capacity.max) return;
+      const path = `${pathPrefix(loaded, all)}rule${Array.isArray(policy.rule) ? `[${r}]` : ''}.steps[${i}][1]`;
+      warnings.push({ file: loaded.file, path, message: `step ${threshold}=${replicas} asks for more replicas than capacity.max ${policy.capacity.max}: it is capped at ${policy.capacity.max}` });
+    });
+  });
+  return warnings;
 }
 
 function firstLine(message: string): string {
@@ -257,6 +298,12 @@ function describeIssue(issue: Issue, schema: Schema, root: unknown, base: Path):
     }
     case 'invalid_format': {
       const rule = issue.message && !issue.message.startsWith('Invalid') ? issue.message : `a valid ${issue.format}`;
+      // A steps string ("0=1 1000=2 …"): name the first bad pair, not only the whole string.
+      if (typeof value === 'string' && issue.path.at(-1) === 'steps') {
+        const pairs = value.trim().split(/\s+/);
+        const bad = pairs.findIndex((pair) => !/^\d+(\.\d+)?=\d+$/.test(pair));
+        if (bad >= 0) return [{ path, message: `${show(pairs[bad])} (pair ${bad + 1} of ${got}) is not threshold=replicas; e.g. "0=1 1000=2 2000=3"` }];
+      }
       return [{ path, message: `${got} is not valid: ${rule}` }];
     }
     case 'too_small':

@@ -98,4 +98,41 @@ describe('autoscaler validate', () => {
     expect(report.errors.map((e) => e.path)).toContain('kind');
     expect(mixed.status).toBe(1);
   });
+
+  it('reports a dangling rule.metric beside other errors, names the bad pair of a steps string, and warns of a step above capacity.max', () => {
+    // Prepare
+    const broken = join(dir, 'several.yaml');
+    writeFileSync(broken, [
+      'id: web',
+      'target: { type: dockr, endpoint: edge-1, service: web }',
+      'capacity: { min: 1, max: 3 }',
+      'metrics: [{ id: conns, source: haproxy, endpoint: lb-1, backend: web, field: scur }]',
+      'rule: { type: steps, metric: nope, steps: "0=1 100=x2 200=5" }',
+      '',
+    ].join('\n'));
+    const capped = join(dir, 'capped.yaml');
+    writeFileSync(capped, [
+      'id: capped',
+      'target: { type: docker, endpoint: edge-1, service: web }',
+      'capacity: { min: 1, max: 3 }',
+      'metrics: [{ id: conns, source: haproxy, endpoint: lb-1, backend: web, field: scur }]',
+      'rule: { type: steps, metric: conns, steps: "0=1 100=2 200=5" }',
+      '',
+    ].join('\n'));
+
+    // Act
+    const several = autoscaler('validate', broken);
+    const warned = autoscaler('validate', capped);
+
+    // Assess
+    expect(several.stdout.trim().split('\n')).toEqual([
+      `${broken}: target.type: "dockr" is not a known type (allowed: docker, kubernetes)`,
+      `${broken}: rule.steps: "100=x2" (pair 2 of "0=1 100=x2 200=5") is not threshold=replicas; e.g. "0=1 1000=2 2000=3"`,
+      `${broken}: rule.metric: names metric "nope", which is not in metrics (have: conns)`,
+    ]);
+    expect(several.status).toBe(1);
+    expect(warned.stdout.trim()).toBe('ok: 1 policy in 1 file');
+    expect(warned.stderr.trim()).toBe(`warning: ${capped}: rule.steps[2][1]: step 200=5 asks for more replicas than capacity.max 3: it is capped at 3`);
+    expect(warned.status).toBe(0);
+  });
 });
