@@ -26,7 +26,7 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
     if ('file' in ref) {
       problems.push(`endpoints.${path}: a file ("${ref.file}") does not exist in Lambda; use { secretId } (Secrets Manager)`);
     } else if (context.grantedSecretIds && !matchesGranted(ref.secretId, context.grantedSecretIds)) {
-      problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to the secrets prop`);
+      problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to "secrets" (in the "autoscaler" CDK context, or the Autoscaler construct's secrets prop)`);
     }
   };
   for (const [name, docker] of Object.entries(endpoints.docker)) {
@@ -47,7 +47,7 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
     if ('kubeconfig' in kubernetes) {
       problems.push(`endpoints.kubernetes.${name}: a kubeconfig does not exist in Lambda; use { eks: { name } }`);
     } else if (!context.eksClusterNames.includes(kubernetes.eks.name)) {
-      problems.push(`endpoints.kubernetes.${name}: EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${context.eksClusterNames.join(', ') || 'none'}); add it to eksClusters`);
+      problems.push(`endpoints.kubernetes.${name}: EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${context.eksClusterNames.join(', ') || 'none'}); add it to "eksClusters" (in the "autoscaler" CDK context, or the Autoscaler construct's prop)`);
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));
