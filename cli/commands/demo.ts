@@ -146,5 +146,8 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // As `local` does: connections a plug-in keeps between evaluations must not hold the process open.
+    const { defaultRegistry, releasePlugins } = await import('../../shared/plugins/registry.ts');
+    for (const error of await releasePlugins(defaultRegistry)) console.error(`autoscaler demo: closing connections: ${error}`);
   }
 }

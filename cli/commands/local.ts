@@ -125,7 +125,9 @@ function exitEvenIfSomethingLeaked(code: number): void {
 /** The loop itself; returns the exit code. Stops when `signal` aborts, after finishing the tick in progress. */
 export async function runLocal(options: LocalOptions): Promise<number> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const { policies, errors } = await loadPolicyFiles(options.policies);
+  const { policies, errors, skipped, warnings } = await loadPolicyFiles(options.policies);
+  for (const { file, reason } of skipped) console.error(`${file}: skipped: ${reason}`);
+  for (const warning of warnings) console.error(`warning: ${formatPolicyError(warning)}`);
   if (errors.length > 0) {
     for (const error of errors) console.error(formatPolicyError(error));
     return 1;

@@ -1,5 +1,5 @@
 /**
- * `scripts/test-services.sh stop` against a throw-away state folder (TEST_SERVICES_STATE), never the
+* `scripts/test-services.sh stop` against a throw-away state folder (TEST_SERVICES_STATE), never the
  * shared services: stand-in processes named like the services (a symlink to `sleep` called
  * redis-server runs with that command name) hold the pid files.
  */
@@ -94,5 +94,15 @@ describe('scripts/test-services.sh stop (throw-away state folder)', () => {
     // Assess
     expect(result.status).toBe(2);
     expect(result.stderr).toContain('usage: bash scripts/test-services.sh [stop]');
+  });
+});
+
+describe('scripts/bootstrap.sh', () => {
+  it('names the two jobs it runs when given another', () => {
+    // Act
+    const result = spawnSync('bash', [fileURLToPath(new URL('../../scripts/bootstrap.sh', import.meta.url)), 'deploy'], { encoding: 'utf8', timeout: 60_000 });
+    // Assess
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('usage: bash scripts/bootstrap.sh test|demo');
   });
 });
