@@ -1,5 +1,5 @@
 /**
-* `scripts/test-services.sh stop` against a throw-away state folder (TEST_SERVICES_STATE), never the
+ * Scripts: `scripts/test-services.sh stop` against a throw-away state folder (TEST_SERVICES_STATE), never the
  * shared services: stand-in processes named like the services (a symlink to `sleep` called
  * redis-server runs with that command name) hold the pid files.
  */
