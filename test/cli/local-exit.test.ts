@@ -149,7 +149,8 @@ describeWithServices('autoscaler local ends by itself (spawned CLI; real Docker,
     const file = join(dir, 'policy-sigint.yaml');
     await writeFile(file, stringify({ id: `${run}-sigint`, dryRun: true, target: dockerTarget('sigint'), capacity: { min: 0, max: 3 }, metrics: [{ id: 'm', source: 'redis', endpoint: 'local', list: `${run}:queue` }], rule: { type: 'target', metric: 'm', perReplica: 10 } }));
     const { child, ended, printed } = spawnCli(['local', '--interval', '1s', '--policies', file, '--data', join(dir, 'data-sigint'), '--endpoints', endpointsFile], env);
-    await printed(/tick 2: /); // a tick done and the Redis client reused: the state the hang was seen in
+    // Two ticks done and the Redis client reused: the state the hang was seen in.
+    await Promise.race([printed(/tick 2: /), ended.then((r) => Promise.reject(new Error(`ended before its second tick (code ${r.code}): ${r.stderr}`)))]);
     // Act
     child.kill('SIGINT');
     const result = await ended;
