@@ -11,8 +11,18 @@ const files = readdirSync(new URL('.', import.meta.url))
   .filter((f) => filters.length === 0 || filters.some((name) => f.includes(name)))
   .sort();
 
+if (files.length === 0) {
+  console.error(`bench: no bench matches ${filters.join(', ')}`);
+  process.exitCode = 1;
+}
 for (const file of files) {
   console.log(`\n## ${file.replace('.bench.ts', '')}\n`);
   const bench = (await import(`./${file}`)) as { default: () => Promise<void> };
-  await bench.default();
+  try {
+    await bench.default();
+  } catch (error) {
+    // Loud and non-zero: a bench that could not run must not read as done.
+    console.error(`bench ${file}: ${error instanceof Error ? error.message : String(error)}`);
+    process.exitCode = 1;
+  }
 }

@@ -22,12 +22,18 @@ async function usage(): Promise<string> {
     const summary = await load().then((c) => c.summary, () => '(not available)');
     lines.push(`  ${name.padEnd(10)} ${summary}`);
   }
-  lines.push('', 'Run `autoscaler <command> --help` for its options.');
+  lines.push('', 'Run `autoscaler <command> --help` for its options; `autoscaler --version` prints the version.');
   return lines.join('\n');
 }
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    const { readFile } = await import('node:fs/promises');
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    console.log(`autoscaler ${pkg.version} (Node ${process.versions.node})`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(await usage());
     return name ? 0 : 2;

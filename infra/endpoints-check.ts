@@ -38,7 +38,7 @@ export function checkEndpoints(input: z.input<typeof Endpoints>, context: Endpoi
       if ('file' in ref) {
         problems.push(`endpoints.${path}: a file ("${ref.file}") does not exist in Lambda; use { secretId } (Secrets Manager)`);
       } else if (context.grantedSecretIds && !matchesGranted(ref.secretId, context.grantedSecretIds)) {
-        problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to the secrets prop`);
+        problems.push(`endpoints.${path}: secret "${ref.secretId}" is not among the granted secrets (${[...context.grantedSecretIds].join(', ') || 'none'}); add it to "secrets" (in the "autoscaler" CDK context, or the Autoscaler construct's secrets prop)`);
       }
     },
   };

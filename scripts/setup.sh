@@ -14,6 +14,6 @@ fi
 if [ -x .tools/node/bin/node ]; then export PATH="$PWD/.tools/node/bin:$PATH"; fi
 echo "setup: using Node $(node -v)"
 npm ci --no-audit --no-fund
-if [ "$major" -lt 24 ]; then
+if [ "$major" -lt 24 ] && [ -z "${AUTOSCALER_BOOTSTRAP:-}" ]; then
   echo 'setup: done. Put Node 24 first on your PATH:  export PATH="$PWD/.tools/node/bin:$PATH"'
 fi

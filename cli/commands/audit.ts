@@ -155,7 +155,8 @@ export async function run(args: string[]): Promise<number> {
 /** An evaluation writes its records up to its per-target timeout after their start time. */
 const followLookbackMs = 5 * 60_000;
 
-const columns = [20, 18, 34, 9, 28, 9];
+// STATUS is as wide as its longest value ("Successful"); why a record did not scale leads the REASON column.
+const columns = [19, 18, 34, 9, 10, 8];
 function row(r: StoredAuditRecord | undefined): string {
   const cells = r
     ? [
@@ -163,12 +164,12 @@ function row(r: StoredAuditRecord | undefined): string {
         r.policyId,
         r.target,
         r.action,
-        r.status === 'NotScaled' && r.notScaledReason ? `NotScaled/${r.notScaledReason}` : r.status,
+        r.status,
         `${r.currentReplicas ?? '?'}→${r.desiredReplicas ?? '?'}`,
-        r.error ? `error: ${r.error}` : (r.reason ?? ''),
+        [r.status === 'NotScaled' && r.notScaledReason ? `${r.notScaledReason}:` : '', r.error ? `error: ${r.error}` : (r.reason ?? '')].filter(Boolean).join(' '),
       ]
     : ['TIME (UTC)', 'POLICY', 'TARGET', 'ACTION', 'STATUS', 'REPLICAS', 'REASON'];
-  return cells.map((c, i) => (i < columns.length ? fit(c, columns[i]!) : c)).join(' ');
+  return cells.map((c, i) => (i < columns.length ? fit(c, columns[i]!) : c)).join('  ');
 }
 
 function fit(text: string, width: number): string {

@@ -1,6 +1,7 @@
 /** `autoscaler demo`: the local engine scaling a busybox service behind HAProxy under a ramping load. */
 import { parseArgs } from 'node:util';
 import { demoModel, scaleDownWindow } from '../../shared/demo/model.ts';
+import { count } from '../../shared/plural.ts';
 
 export const summary = 'Watch the engine scale a busybox service behind HAProxy out and in under a ramping load (local Docker + HAProxy)';
 
@@ -130,12 +131,12 @@ export async function run(args: string[]): Promise<number> {
     if (acted.length === 0) print('(none)');
     const failures = Object.entries(result.failures);
     if (failures.length > 0) print(`\nFailed requests: ${failures.map(([kind, count]) => `${kind} x${count}`).join(', ')}`);
-    print(`\nCleaned up: ${result.cleanup.containers.length} containers, ${result.cleanup.servers.length} HAProxy servers.`);
+    print(`\nCleaned up: ${count(result.cleanup.containers.length, 'container')}, ${count(result.cleanup.servers.length, 'HAProxy server')}.`);
     for (const error of result.cleanup.errors) console.error(`autoscaler demo: cleanup: ${error}`);
 
     const s = result.summary;
     if (json) console.log(JSON.stringify(s));
-    else print(`Summary: ${s.scaleOuts} scale-outs, ${s.scaleIns} scale-ins, peak ${s.peakReplicas} replicas, ${s.underProvisionedSeconds} s under-provisioned, ${s.failedRequests} failed requests.`);
+    else print(`Summary: ${count(s.scaleOuts, 'scale-out')}, ${count(s.scaleIns, 'scale-in')}, peak ${count(s.peakReplicas, 'replica')}, ${s.underProvisionedSeconds} s under-provisioned, ${count(s.failedRequests, 'failed request')}.`);
     if (result.interrupted) return 130;
     return result.cleanup.errors.length > 0 ? 1 : 0;
   } catch (error) {
@@ -145,5 +146,8 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    // As `local` does: connections a plug-in keeps between evaluations must not hold the process open.
+    const { defaultRegistry, releasePlugins } = await import('../../shared/plugins/registry.ts');
+    for (const error of await releasePlugins(defaultRegistry)) console.error(`autoscaler demo: closing connections: ${error}`);
   }
 }

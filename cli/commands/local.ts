@@ -9,9 +9,10 @@ import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
 import { endpointsFromEnvironment, endpointsFromFile } from '../../shared/local/endpoints.ts';
 import { serveLocalStore } from '../../shared/local/store.ts';
-import { defaultRegistry, type Registry } from '../../shared/plugins/registry.ts';
+import { defaultRegistry, releasePlugins, type Registry } from '../../shared/plugins/registry.ts';
 import { formatPolicyError, loadPolicyFiles } from '../../shared/policy/load.ts';
 import { executePlan, planApply } from '../../shared/state/apply.ts';
+import { count } from '../../shared/plural.ts';
 import { parseDuration } from './audit.ts';
 
 export const summary = 'Run the engine locally on a timer, with an embedded DynamoDB under --data DIR';
@@ -28,7 +29,8 @@ Options:
                         \`autoscaler policy … --local DIR\` and \`autoscaler audit --local DIR\` use it
   --endpoints FILE      YAML naming the Docker hosts, HAProxy runtime APIs and Redis servers; default:
                         from the environment: DOCKER_HOST → docker "local", HAPROXY_RUNTIME → haproxy "local",
-                        REDIS_URL → redis "local"
+                        REDIS_URL → redis "local" (variables not set are read from the .test-services.env
+                        that scripts/test-services.sh writes, as \`autoscaler demo\` does)
   --ceiling N           deployment-wide replica ceiling (default 100)
   --once                run one tick and exit (exit 1 if any evaluation failed)
   --help                show this help`;
@@ -75,6 +77,11 @@ export async function run(args: string[]): Promise<number> {
     if (intervalMs < 1_000) throw new Error(`--interval: "${values.interval}" is too short (at least 1s)`);
     const ceiling = values.ceiling === undefined ? 100 : Number(values.ceiling);
     if (!Number.isInteger(ceiling) || ceiling < 1 || ceiling > 10_000) throw new Error(`--ceiling: "${values.ceiling}" is not a whole number from 1 to 10000`);
+    if (!values.endpoints) {
+      // As `demo` does: a fresh shell gets the test services' settings without exporting them.
+      const { loadServicesEnvFile } = await import('../../shared/demo/services.ts');
+      loadServicesEnvFile(new URL('../../.test-services.env', import.meta.url));
+    }
     const endpoints = values.endpoints ? await endpointsFromFile(values.endpoints) : endpointsFromEnvironment();
     options = { policies: values.policies, intervalMs, dataDir: values.data ?? '.autoscaler', endpoints, ceiling, once: values.once === true };
   } catch (error) {
@@ -90,17 +97,37 @@ export async function run(args: string[]): Promise<number> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await runLocal({ ...options, signal: stop.signal });
+    const code = await runLocal({ ...options, signal: stop.signal });
+    exitEvenIfSomethingLeaked(code);
+    return code;
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
 }
 
+/** How long the process may take to end by itself once the loop is over and the plug-ins are released. */
+export const leakGraceMs = 3_000;
+
+/**
+ * Every plug-in is released when the loop ends, so the process ends by itself. Should a future
+ * plug-in forget to, the user must not be left with a command that never returns: this ends the
+ * process anyway after `leakGraceMs`, and says so (the tests look for this line). The timer is
+ * unref'd: it never keeps the process alive itself.
+ */
+function exitEvenIfSomethingLeaked(code: number): void {
+  setTimeout(() => {
+    console.error(`autoscaler local: still running ${leakGraceMs} ms after stopping (a connection was left open); exiting`);
+    process.exit(code);
+  }, leakGraceMs).unref();
+}
+
 /** The loop itself; returns the exit code. Stops when `signal` aborts, after finishing the tick in progress. */
 export async function runLocal(options: LocalOptions): Promise<number> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const { policies, errors } = await loadPolicyFiles(options.policies);
+  const { policies, errors, skipped, warnings } = await loadPolicyFiles(options.policies);
+  for (const { file, reason } of skipped) console.error(`${file}: skipped: ${reason}`);
+  for (const warning of warnings) console.error(`warning: ${formatPolicyError(warning)}`);
   if (errors.length > 0) {
     for (const error of errors) console.error(formatPolicyError(error));
     return 1;
@@ -110,8 +137,8 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     const plan = await planApply(store.stores.policies, policies.map((p) => p.policy));
     const outcome = await executePlan(store.stores.policies, plan);
     for (const stale of outcome.stale) console.error(`${stale.id}: ${stale.message}`);
-    const count = (c: string) => plan.filter((e) => e.change === c).length;
-    print(`store ${options.dataDir} (${store.endpoint}); policies: ${count('added')} added, ${count('changed')} changed, ${count('unchanged')} unchanged`);
+    const changes = (c: string) => plan.filter((e) => e.change === c).length;
+    print(`store ${options.dataDir} (${store.endpoint}); policies: ${changes('added')} added, ${changes('changed')} changed, ${changes('unchanged')} unchanged`);
     const owner = `${hostname()}:${process.pid}`;
     let failedAny = false;
     for (let tick = 1; !options.signal?.aborted; tick++) {
@@ -130,7 +157,7 @@ export async function runLocal(options: LocalOptions): Promise<number> {
         const acted = records.filter((r) => r.status === 'Successful').map((r) => `${r.policyId} ${r.currentReplicas}→${r.desiredReplicas}`);
         const failed = records.filter((r) => r.status === 'Failed').map((r) => `${r.policyId}: ${r.error}`);
         print(
-          `${new Date(started).toISOString()} tick ${tick}: ${active.length} policies; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
+          `${new Date(started).toISOString()} tick ${tick}: ${count(active.length, 'policy', 'policies')}; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
             (acted.length ? `; ${acted.join(', ')}` : '') +
             (failed.length ? `; ${failed.join('; ')}` : ''),
         );
@@ -149,6 +176,9 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     }
     return options.once && failedAny ? 1 : 0;
   } finally {
+    // Open Redis (and other) connections would keep the process alive after the last tick.
+    const registry = options.registry ?? defaultRegistry;
+    for (const error of await releasePlugins(registry)) console.error(`autoscaler local: closing connections: ${error}`);
     await store.close();
   }
 }

@@ -14,8 +14,8 @@ import { renderTradeoffSvg } from '../../shared/simulate/tradeoff-plot.ts';
 
 export const summary = 'Replay a per-minute request trace through a policy (and an HPA baseline) with the production decide code';
 
-const help = `Usage: autoscaler simulate --policy P --trace T.csv[.gz] [--per-replica C] [--startup M]
-                           [--baseline hpa|none] [--ceiling N] [--from M] [--to M]
+const help = `Usage: autoscaler simulate --policy P --trace T.csv[.gz] [--per-replica C] [--written-for C0]
+                           [--startup M] [--baseline hpa|none] [--ceiling N] [--from M] [--to M]
                            [--sweep PARAM=a,b,c] [--plot FILE.svg] [--json]
 
 Replays a trace through the same decide() the functions run, under one fixed model:

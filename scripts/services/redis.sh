@@ -22,7 +22,7 @@ redis_start() { # port extra-args...
   { printf 'bind 127.0.0.1\nport %s\ndir %s\nsave ""\nappendonly no\ndaemonize yes\n' "$port" "$redis_dir"
     printf 'pidfile %s\nlogfile %s\n' "$redis_dir/redis-$port.pid" "$redis_dir/redis-$port.log"
     for line in "$@"; do printf '%s\n' "$line"; done
-  } | redis-server -
+  } | redis-server - >/dev/null   # it prints "# Reading config from stdin"; errors go to stderr and the log
   for _ in $(seq 1 50); do
     REDISCLI_AUTH="$(cat "$redis_password_file")" redis-cli --no-auth-warning -h 127.0.0.1 -p "$port" ping 2>/dev/null | grep -q PONG && return 0
     sleep 0.1

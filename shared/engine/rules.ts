@@ -5,6 +5,7 @@
 import type { Policy, Rule, StepAdjustRule, StepsRule, TargetRule } from '../policy/schema.ts';
 import { evaluateEnvelope } from './envelope.ts';
 import type { AlarmContext, BehaviorHistory, MetricReading } from './types.ts';
+import { count } from '../plural.ts';
 
 export type RuleOutcome =
   /** The rule recommends `replicas`. `hold` marks "keep current" for a reason (tolerance, cooldown). */
@@ -56,9 +57,9 @@ export function evaluateSteps(rule: StepsRule, ctx: RuleContext): RuleOutcome {
   }
   if (reached === undefined) {
     const min = ctx.policy.capacity.min;
-    return { kind: 'desired', replicas: min, text: `${describeValue(rule.metric, read)} below the first step ${fmt(rule.steps[0]![0])} → min ${min} replicas` };
+    return { kind: 'desired', replicas: min, text: `${describeValue(rule.metric, read)} below the first step ${fmt(rule.steps[0]![0])} → min ${count(min, 'replica')}` };
   }
-  return { kind: 'desired', replicas: reached[1], text: `${describeValue(rule.metric, read)} reached step ${fmt(reached[0])} → ${reached[1]} replicas` };
+  return { kind: 'desired', replicas: reached[1], text: `${describeValue(rule.metric, read)} reached step ${fmt(reached[0])} → ${count(reached[1], 'replica')}` };
 }
 
 /**
@@ -92,9 +93,9 @@ export function evaluateTarget(rule: TargetRule, ctx: RuleContext): RuleOutcome 
   if (headroom > 0 && wanted > current) {
     // Size a scale-out for a lower load per replica, so it also covers the rise still to come.
     const withHeadroom = Math.ceil(read.value / (rule.perReplica * (1 - headroom)));
-    return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-up headroom ${headroom} → ${withHeadroom} replicas` };
+    return { kind: 'desired', replicas: withHeadroom, text: `${label} with scale-up headroom ${headroom} → ${count(withHeadroom, 'replica')}` };
   }
-  return { kind: 'desired', replicas: wanted, text: `${label} → ${wanted} replicas` };
+  return { kind: 'desired', replicas: wanted, text: `${label} → ${count(wanted, 'replica')}` };
 }
 
 /** The highest of `latest` and the readings of `metric` stored in the last `seconds` (strictly newer than now - seconds). */
@@ -126,7 +127,7 @@ function scaleDownOnPeak(rule: TargetRule, seconds: number, ctx: RuleContext, la
       ...(wanted !== current ? { hold: 'WithinTolerance' as const } : {}),
     };
   }
-  return { kind: 'desired', replicas: forPeak, text: `${peakText} → ${forPeak} replicas` };
+  return { kind: 'desired', replicas: forPeak, text: `${peakText} → ${count(forPeak, 'replica')}` };
 }
 
 /**
@@ -226,11 +227,11 @@ export function evaluateStepAdjust(rule: StepAdjustRule, ctx: RuleContext): Rule
     const base = current - added;
     desired = Math.max(0, applyAdjustment(rule, base, step.adjustment));
     if (desired <= current) {
-      return { kind: 'desired', replicas: current, text: `${stepText}; in the scale-out cooldown the ${added} replicas already added count toward it → keep ${current}`, hold: 'Cooldown' };
+      return { kind: 'desired', replicas: current, text: `${stepText}; in the scale-out cooldown the ${count(added, 'replica')} already added count toward it → keep ${current}`, hold: 'Cooldown' };
     }
-    return { kind: 'desired', replicas: desired, text: `${stepText} on ${base} (the ${added} added in the cooldown count) → ${desired} replicas` };
+    return { kind: 'desired', replicas: desired, text: `${stepText} on ${base} (the ${added} added in the cooldown count) → ${count(desired, 'replica')}` };
   }
-  return { kind: 'desired', replicas: desired, text: `${stepText} → ${desired} replicas` };
+  return { kind: 'desired', replicas: desired, text: `${stepText} → ${count(desired, 'replica')}` };
 }
 
 export function evaluateRule(rule: Rule, ctx: RuleContext): RuleOutcome {

@@ -53,6 +53,8 @@ export interface MetricSource<M extends Metric = Metric> {
    * Throws only when nothing could be fetched at all.
    */
   fetch(requests: ReadonlyArray<MetricRequest<M>>, ctx: PluginContext): Promise<Map<string, MetricResult>>;
+  /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
+  release?(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- scale targets
@@ -100,6 +102,8 @@ export interface ScaleTarget<T extends Target = Target> {
   ensureAvailability?(request: ScaleRequest<T>, ctx: PluginContext): Promise<AvailabilityAction[]>;
   /** Docker only: re-register running containers with the load balancer and sweep orphans; returns what changed. */
   reconcile?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+  /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
+  release?(): Promise<void>;
 }
 
 // ---------------------------------------------------------------- load balancers
@@ -126,4 +130,6 @@ export interface LoadBalancerFactory<S extends LoadBalancerSpec = LoadBalancerSp
   readonly type: S['type'];
   /** Binds the policy's load balancer spec (and its target, e.g. for nginx's container) to a plug-in instance. */
   create(spec: S, target: Target, ctx: PluginContext): LoadBalancerPlugin;
+  /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
+  release?(): Promise<void>;
 }

@@ -30,6 +30,19 @@ export interface LoadResult {
   errors: PolicyError[];
 }
 
+/** A file found in a folder that is plainly something else (a Kubernetes manifest), with why. */
+export interface SkippedFile {
+  readonly file: string;
+  readonly reason: string;
+}
+
+export interface FilesResult extends LoadResult {
+  /** Files found in folders and left out, each with a one-line reason; a file named itself is never skipped. */
+  skipped: SkippedFile[];
+  /** Valid, but probably not meant (see `policyWarnings`). */
+  warnings: PolicyError[];
+}
+
 const policyFile = /\.(ya?ml|json)$/i;
 
 /**
@@ -46,10 +59,15 @@ export function formatPolicyError(e: PolicyError): string {
   return e.path ? `${e.file}: ${e.path}: ${e.message}` : `${e.file}: ${e.message}`;
 }
 
-/** Loads files and folders (every *.yaml, *.yml, *.json inside and in subfolders, sorted; hidden ones and node_modules skipped), then checks ids are unique across all of them. */
-export async function loadPolicyFiles(paths: string[]): Promise<LoadResult> {
-  const result: LoadResult = { policies: [], errors: [] };
-  for (const file of await expandPaths(paths, result.errors)) {
+/**
+ * Loads files and folders (every *.yaml, *.yml, *.json inside and in subfolders, sorted; hidden ones
+ * and node_modules skipped), then checks ids are unique across all of them. A file found in a folder
+ * that is a Kubernetes manifest (every document has `apiVersion` and `kind`, as examples/eks/rbac.yaml)
+ * is skipped with a reason; named on its own, it is an error saying what it is.
+ */
+export async function loadPolicyFiles(paths: string[]): Promise<FilesResult> {
+  const result: FilesResult = { policies: [], errors: [], skipped: [], warnings: [] };
+  for (const { file, inFolder } of await expandPaths(paths, result.errors)) {
     let text: string;
     try {
       // Checked before reading: a huge file is refused without loading it.
@@ -63,17 +81,42 @@ export async function loadPolicyFiles(paths: string[]): Promise<LoadResult> {
       result.errors.push({ file, path: '', message: `cannot read: ${(error as Error).message}` });
       continue;
     }
+    const kinds = manifestKinds(text);
+    if (kinds) {
+      const reason = `a Kubernetes manifest (kind: ${kinds.join(', ')}), not a policy`;
+      if (inFolder) result.skipped.push({ file, reason });
+      else result.errors.push({ file, path: '', message: reason });
+      continue;
+    }
     const parsed = parsePolicyText(text, file);
     // Loops, not push(...spread): a spread of a very long list overflows the call stack.
     for (const policy of parsed.policies) result.policies.push(policy);
     for (const error of parsed.errors) result.errors.push(error);
   }
   for (const error of duplicateIds(result.policies)) result.errors.push(error);
+  for (const loaded of result.policies) for (const warning of policyWarnings(loaded, result.policies)) result.warnings.push(warning);
   return result;
 }
 
-async function expandPaths(paths: string[], errors: PolicyError[]): Promise<string[]> {
-  const files: string[] = [];
+/** The distinct `kind`s when every document of `text` is a Kubernetes-style manifest; otherwise undefined. */
+export function manifestKinds(text: string): string[] | undefined {
+  const kinds: string[] = [];
+  let documents = 0;
+  // The same streaming composer as parsePolicyText, so a file of very many documents stops at the limit.
+  for (const doc of new Composer().compose(new Parser().parse(text))) {
+    if (++documents > policyFileLimits.documents || doc.errors.length > 0) return undefined;
+    const value: unknown = doc.toJS({ maxAliasCount: 100 });
+    if (value === null || value === undefined) continue;
+    const { apiVersion, kind } = (typeof value === 'object' && !Array.isArray(value) ? value : {}) as { apiVersion?: unknown; kind?: unknown };
+    // No policy field is called apiVersion or kind at the top level, so both together settle it.
+    if (typeof apiVersion !== 'string' || typeof kind !== 'string') return undefined;
+    if (!kinds.includes(kind)) kinds.push(kind);
+  }
+  return kinds.length > 0 ? kinds : undefined;
+}
+
+async function expandPaths(paths: string[], errors: PolicyError[]): Promise<Array<{ file: string; inFolder: boolean }>> {
+  const files: Array<{ file: string; inFolder: boolean }> = [];
   for (const path of paths) {
     let info;
     try {
@@ -83,7 +126,7 @@ async function expandPaths(paths: string[], errors: PolicyError[]): Promise<stri
       continue;
     }
     if (!info.isDirectory()) {
-      files.push(path);
+      files.push({ file: path, inFolder: false });
       continue;
     }
     const inside = (await readdir(path, { recursive: true, withFileTypes: true }))
@@ -92,7 +135,7 @@ async function expandPaths(paths: string[], errors: PolicyError[]): Promise<stri
       .map((entry) => join(entry.parentPath, entry.name))
       .sort();
     if (inside.length === 0) errors.push({ file: path, path: '', message: 'folder holds no *.yaml, *.yml or *.json files' });
-    files.push(...inside);
+    files.push(...inside.map((file) => ({ file, inFolder: true })));
   }
   return files;
 }
@@ -183,7 +226,13 @@ export function parsePolicyText(text: string, file: string): LoadResult {
       result.policies.push({ file, index, policy: parsed.data, leadingComment });
       return;
     }
-    for (const problem of describeIssues(parsed.error.issues, Policy, candidate, [])) {
+    const problems = describeIssues(parsed.error.issues, Policy, candidate, []);
+    // The schema checks rule.metric against metrics only once everything else parsed; the README
+    // promises every error at once, so a dangling reference is found here too.
+    for (const dangling of danglingMetrics(candidate)) {
+      if (!problems.some((p) => formatPath(p.path) === formatPath(dangling.path))) problems.push(dangling);
+    }
+    for (const problem of problems) {
       const path = joinPath(prefix, formatPath(problem.path));
       result.errors.push({ file, path, message: problem.message });
     }
@@ -193,6 +242,38 @@ export function parsePolicyText(text: string, file: string): LoadResult {
 
 function tooLargeMessage(bytes: number): string {
   return `file is ${count(bytes)} bytes; a policy file is at most 1 MiB (${count(policyFileLimits.bytes)} bytes) ${splitHint}`;
+}
+
+/** `rule.metric` values (of one rule or a list) that name no id in `metrics`, read from the raw input. */
+function danglingMetrics(candidate: unknown): Array<{ path: PropertyKey[]; message: string }> {
+  const raw = candidate as { metrics?: unknown; rule?: unknown } | null;
+  if (!raw || typeof raw !== 'object' || !Array.isArray(raw.metrics)) return [];
+  const ids = raw.metrics.flatMap((m) => (m && typeof m === 'object' && typeof (m as { id?: unknown }).id === 'string' ? [(m as { id: string }).id] : []));
+  const rules = Array.isArray(raw.rule) ? raw.rule.map((rule, i) => ({ rule, path: ['rule', i, 'metric'] })) : [{ rule: raw.rule, path: ['rule', 'metric'] }];
+  return rules.flatMap(({ rule, path }) => {
+    const metric = rule && typeof rule === 'object' ? (rule as { metric?: unknown }).metric : undefined;
+    if (typeof metric !== 'string' || ids.includes(metric)) return [];
+    return [{ path, message: `names metric "${metric}", which is not in metrics (have: ${ids.join(', ') || 'none'})` }];
+  });
+}
+
+/**
+ * What is valid but probably not meant: a step whose replicas lie above capacity.max (the engine
+ * caps it at max, so the step can never be reached as written).
+ */
+export function policyWarnings(loaded: LoadedPolicy, all: LoadedPolicy[]): PolicyError[] {
+  const { policy } = loaded;
+  const rules = Array.isArray(policy.rule) ? policy.rule : [policy.rule];
+  const warnings: PolicyError[] = [];
+  rules.forEach((rule, r) => {
+    if (rule.type !== 'steps') return;
+    rule.steps.forEach(([threshold, replicas], i) => {
+      if (replicas <= policy.capacity.max) return;
+      const path = `${pathPrefix(loaded, all)}rule${Array.isArray(policy.rule) ? `[${r}]` : ''}.steps[${i}][1]`;
+      warnings.push({ file: loaded.file, path, message: `step ${threshold}=${replicas} asks for more replicas than capacity.max ${policy.capacity.max}: it is capped at ${policy.capacity.max}` });
+    });
+  });
+  return warnings;
 }
 
 function firstLine(message: string): string {
@@ -260,6 +341,12 @@ function describeIssue(issue: Issue, schema: Schema, root: unknown, base: Path):
     }
     case 'invalid_format': {
       const rule = issue.message && !issue.message.startsWith('Invalid') ? issue.message : `a valid ${issue.format}`;
+      // A steps string ("0=1 1000=2 …"): name the first bad pair, not only the whole string.
+      if (typeof value === 'string' && issue.path.at(-1) === 'steps') {
+        const pairs = value.trim().split(/\s+/);
+        const bad = pairs.findIndex((pair) => !/^\d+(\.\d+)?=\d+$/.test(pair));
+        if (bad >= 0) return [{ path, message: `${show(pairs[bad])} (pair ${bad + 1} of ${got}) is not threshold=replicas; e.g. "0=1 1000=2 2000=3"` }];
+      }
       return [{ path, message: `${got} is not valid: ${rule}` }];
     }
     case 'too_small':

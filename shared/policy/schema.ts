@@ -248,7 +248,7 @@ export const Policy = z
       .strictObject({ min: nonNegativeInt.check(z.maximum(10_000)), max: positiveInt.check(z.maximum(10_000)) })
       .check(
         z.superRefine((c, ctx) => {
-          if (c.min > c.max) ctx.issues.push({ code: 'custom', message: `min must not exceed max ${c.max}`, path: ['min'], input: c.min });
+          if (c.min > c.max) ctx.issues.push({ code: 'custom', message: `min ${c.min} is above max ${c.max}`, path: ['min'], input: c.min });
         }),
       ),
     metrics: z.array(Metric).check(z.minLength(1), z.maxLength(20)),

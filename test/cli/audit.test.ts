@@ -65,7 +65,9 @@ describe('autoscaler audit (local store on dynalite)', () => {
     expect(code).toBe(0);
     expect(out[0]).toMatch(/^TIME \(UTC\)\s+POLICY\s+TARGET\s+ACTION\s+STATUS\s+REPLICAS\s+REASON$/);
     expect(out).toHaveLength(3);
-    expect(out[1]).toMatch(/web\s+docker\/edge-1\/web\s+none\s+NotScaled\/Stabilization\s+3→3/);
+    expect(out[1]).toMatch(/web\s+docker\/edge-1\/web\s+none\s+NotScaled\s+3→3\s+Stabilization: /);
+    // The STATUS column is as wide as "Successful" plus the gap (it was 29 characters).
+    expect(out[0]).toMatch(/STATUS {6}REPLICAS/);
     expect(out[2]).toMatch(/scaleOut\s+Successful\s+2→3\s+jobs 25/);
   });
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,7 +45,7 @@ describe('autoscaler validate', () => {
     // Assess
     expect(stdout.trim().split('\n')).toEqual([
       `${bad}: target.replicas: unknown field "replicas" (allowed: type, endpoint, service, parallelism, stopGraceSeconds, startTimeoutSeconds)`,
-      `${bad}: capacity.min: min must not exceed max 2 (got 3)`,
+      `${bad}: capacity.min: min 3 is above max 2`,
       `${bad}: rule.steps[2][0]: thresholds must ascend: 50 follows 100`,
     ]);
     expect(status).toBe(1);
@@ -71,5 +71,72 @@ describe('autoscaler validate', () => {
     expect(help.stdout).toContain('Usage: autoscaler validate');
     expect(help.status).toBe(0);
     expect(none.status).toBe(2);
+  });
+
+  it('validate examples/ passes: a Kubernetes manifest in a folder is skipped with a one-line note (was: 36 errors from examples/eks/rbac.yaml)', () => {
+    // Act
+    const { status, stdout, stderr } = autoscaler('validate', 'examples/');
+
+    // Assess
+    expect(stdout.trim()).toMatch(/^ok: \d+ policies in \d+ files$/);
+    expect(stderr.trim().split('\n')).toContain('examples/eks/rbac.yaml: skipped: a Kubernetes manifest (kind: Role, RoleBinding), not a policy');
+    expect(status).toBe(0);
+  });
+
+  it('a Kubernetes manifest named on its own is an error saying what it is; a policy with a stray kind field is still checked as a policy', () => {
+    // Prepare
+    const folder = join(dir, 'mixed');
+    mkdirSync(folder);
+    const policyWithKind = join(folder, 'policy.yaml');
+    writeFileSync(policyWithKind, 'id: web\nkind: Deployment\n');
+
+    // Act
+    const named = autoscaler('validate', 'examples/eks/rbac.yaml');
+    const mixed = autoscaler('validate', '--json', folder);
+
+    // Assess
+    expect(named.stdout.trim()).toBe('examples/eks/rbac.yaml: a Kubernetes manifest (kind: Role, RoleBinding), not a policy');
+    expect(named.status).toBe(1);
+    const report = JSON.parse(mixed.stdout) as { skipped: unknown[]; errors: Array<{ path: string; message: string }> };
+    expect(report.skipped).toEqual([]);
+    expect(report.errors.map((e) => e.path)).toContain('kind');
+    expect(mixed.status).toBe(1);
+  });
+
+  it('reports a dangling rule.metric beside other errors, names the bad pair of a steps string, and warns of a step above capacity.max', () => {
+    // Prepare
+    const broken = join(dir, 'several.yaml');
+    writeFileSync(broken, [
+      'id: web',
+      'target: { type: dockr, endpoint: edge-1, service: web }',
+      'capacity: { min: 1, max: 3 }',
+      'metrics: [{ id: conns, source: haproxy, endpoint: lb-1, backend: web, field: scur }]',
+      'rule: { type: steps, metric: nope, steps: "0=1 100=x2 200=5" }',
+      '',
+    ].join('\n'));
+    const capped = join(dir, 'capped.yaml');
+    writeFileSync(capped, [
+      'id: capped',
+      'target: { type: docker, endpoint: edge-1, service: web }',
+      'capacity: { min: 1, max: 3 }',
+      'metrics: [{ id: conns, source: haproxy, endpoint: lb-1, backend: web, field: scur }]',
+      'rule: { type: steps, metric: conns, steps: "0=1 100=2 200=5" }',
+      '',
+    ].join('\n'));
+
+    // Act
+    const several = autoscaler('validate', broken);
+    const warned = autoscaler('validate', capped);
+
+    // Assess
+    expect(several.stdout.trim().split('\n')).toEqual([
+      `${broken}: target.type: "dockr" is not a known type (allowed: docker, kubernetes)`,
+      `${broken}: rule.steps: "100=x2" (pair 2 of "0=1 100=x2 200=5") is not threshold=replicas; e.g. "0=1 1000=2 2000=3"`,
+      `${broken}: rule.metric: names metric "nope", which is not in metrics (have: conns)`,
+    ]);
+    expect(several.status).toBe(1);
+    expect(warned.stdout.trim()).toBe('ok: 1 policy in 1 file');
+    expect(warned.stderr.trim()).toBe(`warning: ${capped}: rule.steps[2][1]: step 200=5 asks for more replicas than capacity.max 3: it is capped at 3`);
+    expect(warned.status).toBe(0);
   });
 });

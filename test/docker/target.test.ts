@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -31,8 +31,11 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
   beforeAll(async () => {
     await testDocker().ping();
   });
+  /** Host folders bind-mounted into test containers: removed once the containers are gone (they were left in the temp folder). */
+  const hostDirs: string[] = [];
   afterAll(async () => {
     await cleanupRun();
+    for (const dir of hostDirs) rmSync(dir, { recursive: true, force: true });
   });
 
   it('clones the template faithfully: image, command, env, labels, limits, binds, volumes, restart policy, networks, healthcheck; own hostname, no compose labels, ephemeral ports', async () => {
@@ -45,6 +48,7 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     await docker.createVolume({ Name: volume, Labels: { [RUN_LABEL]: runId } });
     await docker.createNetwork({ Name: extraNetwork, Driver: 'bridge', Labels: { [RUN_LABEL]: runId } });
     const hostDir = mkdtempSync(join(tmpdir(), 'autoscaler-bind-'));
+    hostDirs.push(hostDir);
     const template = await createTemplate(service, {
       start: false,
       labels: { 'app.tier': 'front', 'autoscaler.max': '7', 'com.docker.compose.project': 'demo', 'com.docker.compose.service': 'web' },

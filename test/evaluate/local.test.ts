@@ -45,7 +45,7 @@ describe('autoscaler local (dynalite under --data DIR, in-memory target)', () =>
     expect(whileRunning.serving).toBe(false);
     expect(listed.map((r) => r.policy.id)).toEqual(['web']);
     expect(lines[0]).toMatch(/policies: 1 added/);
-    expect(lines[1]).toMatch(/tick 1: 1 policies; 1 scaled, 0 not scaled, 0 dry run, 0 failed .*; web 1→3/);
+    expect(lines[1]).toMatch(/tick 1: 1 policy; 1 scaled, 0 not scaled, 0 dry run, 0 failed .*; web 1→3/);
     expect(endpointLeft).toBe(false);
     expect(audit.at(-1)).toMatchObject({ status: 'Successful', desiredReplicas: 3 });
     expect(audit.length).toBeGreaterThanOrEqual(2);

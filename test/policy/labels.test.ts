@@ -80,7 +80,7 @@ describe('applyLabelOverrides', () => {
     expect(policy.capacity).toEqual({ min: 1, max: 4 });
     expect(rejected).toHaveLength(1);
     expect(rejected[0]!.label).toBe('autoscaler.min');
-    expect(rejected[0]!.message).toContain('min must not exceed max');
+    expect(rejected[0]!.message).toContain('is above max');
   });
 
   it('rejects a malformed steps string with the schema’s explanation', () => {

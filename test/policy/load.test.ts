@@ -91,7 +91,7 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     const errors = errorsOf({ ...validPolicy, capacity: { min: 5, max: 2 } });
 
     // Assess
-    expect(errors).toEqual(['p.yaml: capacity.min: min must not exceed max 2 (got 5)']);
+    expect(errors).toEqual(['p.yaml: capacity.min: min 5 is above max 2']);
   });
 
   it('steps not ascending: points at the offending threshold', () => {

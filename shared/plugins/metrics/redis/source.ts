@@ -87,7 +87,7 @@ function clientFor(name: string, endpoint: RedisEndpoint, ctx: PluginContext): P
   return client;
 }
 
-/** Closes every cached client (tests; a Lambda never needs to). */
+/** Closes every cached client (tests, and `release` when a process ends; a Lambda never needs to). */
 export async function closeRedisClients(): Promise<void> {
   const all = [...clients.values()];
   clients.clear();
@@ -167,4 +167,5 @@ export const redisSource: MetricSource<RedisMetric> = {
     await Promise.all([...byEndpoint].map(([name, batch]) => fetchEndpoint(name, batch, ctx, results)));
     return results;
   },
+  release: closeRedisClients,
 };

@@ -17,7 +17,7 @@ export const kubernetesEndpointKind = {
       ctx.problem(path, 'a kubeconfig does not exist in Lambda; use { eks: { name } }');
     } else {
       if (!ctx.eksClusterNames.includes(kubernetes.eks.name)) {
-        ctx.problem(path, `EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${ctx.eksClusterNames.join(', ') || 'none'}); add it to eksClusters`);
+        ctx.problem(path, `EKS cluster "${kubernetes.eks.name}" is not among the granted clusters (${ctx.eksClusterNames.join(', ') || 'none'}); add it to "eksClusters" (in the "autoscaler" CDK context, or the Autoscaler construct's prop)`);
       }
       const region = kubernetes.eks.region;
       if (region !== undefined && 'stackRegion' in ctx && region !== ctx.stackRegion) {
