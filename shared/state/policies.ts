@@ -1,16 +1,22 @@
 /**
  * The policy store: one item per policy with a version for optimistic concurrency, plus one
- * binding item per (alarm, policy) so an alarm finds its policies without a scan.
+ * binding item per (alarm, policy) so an alarm finds its policies without a scan, plus a compact
+ * index of the enabled policies (partition `index`: id, version, target key, alarms, CloudWatch
+ * query count; no policy body) that the fan-out dispatcher reads every tick.
  * Layout: see shared/state/tables.ts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { Policy } from '../policy/schema.ts';
+import { Policy, targetKey } from '../policy/schema.ts';
 import type { StoredPolicy } from '../evaluate/types.ts';
 
 const listPartition = 'policies';
 const policySortKey = (id: string) => `policy#${id}`;
 const alarmPartition = (alarmName: string) => `alarm#${alarmName}`;
+/** One small item per ENABLED policy (a sparse index: disabled policies have none). */
+const indexPartition = 'index';
+/** Present once the index holds every enabled policy (written by the first rebuild). */
+const indexCompleteKey = { pk: indexPartition, sk: 'complete' };
 /** Every version ever written of a policy, kept for `policy get --version` and to see who changed what. */
 const versionsPartition = (id: string) => `versions#${id}`;
 const versionSortKey = (version: number) => `v#${String(version).padStart(9, '0')}`;
@@ -33,6 +39,27 @@ export class StalePolicyError extends Error {
 
 export interface PolicyRecord extends StoredPolicy {
   readonly updatedAt: string;
+}
+
+/** One enabled policy as the compact index lists it: what the dispatcher needs to shard, no body. */
+export interface IndexEntry {
+  readonly id: string;
+  readonly version: number;
+  /** `targetKey(policy.target)`. */
+  readonly target: string;
+  readonly alarms: readonly string[];
+  /** Metric queries the policy adds to a GetMetricData batch (its cloudwatch and elasticache metrics). */
+  readonly cloudWatchQueries: number;
+}
+
+export function indexEntryOf(policy: Policy, version: number): IndexEntry {
+  return {
+    id: policy.id,
+    version,
+    target: targetKey(policy.target),
+    alarms: [...policy.alarms],
+    cloudWatchQueries: policy.metrics.filter((m) => m.source === 'cloudwatch' || m.source === 'elasticache').length,
+  };
 }
 
 interface PolicyItem {
@@ -72,6 +99,55 @@ export class PolicyStore {
       start = page.LastEvaluatedKey;
     } while (start);
     return records;
+  }
+
+  /**
+   * The compact index of enabled policies (one paged Query over small items). A table written
+   * before the index existed is indexed once, from the full list, on the first call.
+   */
+  async listIndex(): Promise<IndexEntry[]> {
+    const entries: IndexEntry[] = [];
+    let complete = false;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': indexPartition },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.sk === indexCompleteKey.sk) complete = true;
+        else entries.push({ id: String(item.id), version: Number(item.version), target: String(item.target), alarms: (item.alarms as string[] | undefined) ?? [], cloudWatchQueries: Number(item.cloudWatchQueries ?? 0) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    if (complete) return entries.sort((a, b) => a.id.localeCompare(b.id));
+    // Not indexed yet (policies written before the index existed): derive it from the full list,
+    // without writing (the dispatcher may only read this table); `policy apply` completes it.
+    return (await this.list()).filter((r) => r.policy.enabled).map((r) => indexEntryOf(r.policy, r.version));
+  }
+
+  /** Whether the index holds every enabled policy (see `rebuildIndex`). */
+  async indexComplete(): Promise<boolean> {
+    const found = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: indexCompleteKey, ConsistentRead: true }));
+    return found.Item !== undefined;
+  }
+
+  /** Writes an index entry for every enabled policy, then marks the index complete. */
+  async rebuildIndex(): Promise<IndexEntry[]> {
+    const entries = (await this.list()).filter((r) => r.policy.enabled).map((r) => indexEntryOf(r.policy, r.version));
+    for (const entry of entries) await this.#putIndexEntry(entry);
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...indexCompleteKey, at: new Date().toISOString() } }));
+    return entries;
+  }
+
+  /** The current policies with these ids (deleted ones are left out), by id. */
+  async getMany(ids: readonly string[]): Promise<PolicyRecord[]> {
+    return this.#getItems(ids);
   }
 
   async get(id: string): Promise<PolicyRecord | undefined> {
@@ -143,6 +219,8 @@ export class PolicyStore {
       throw error;
     }
     await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, pk: versionsPartition(policy.id), sk: versionSortKey(version) } }));
+    if (policy.enabled) await this.#putIndexEntry(indexEntryOf(policy, version));
+    else await this.#deleteIndexEntry(policy.id);
     for (const alarm of removed) await this.#deleteBinding(alarm, policy.id);
     return version;
   }
@@ -165,8 +243,17 @@ export class PolicyStore {
       if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(id, current.version);
       throw error;
     }
+    await this.#deleteIndexEntry(id);
     for (const alarm of current.policy.alarms) await this.#deleteBinding(alarm, id);
     return true;
+  }
+
+  async #putIndexEntry(entry: IndexEntry): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: indexPartition, sk: policySortKey(entry.id), ...entry } }));
+  }
+
+  async #deleteIndexEntry(id: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: indexPartition, sk: policySortKey(id) } }));
   }
 
   /** The highest version ever written of the policy (0: never written). */
