@@ -26,6 +26,8 @@ export interface Tick {
   /** When the tick fired, epoch ms. */
   readonly at: number;
   readonly intervalMs: number;
+  /** Default schedule. */
+  readonly trigger?: 'schedule' | 'manual';
 }
 
 export interface DispatchDependencies {
@@ -65,6 +67,7 @@ export async function dispatchTick(tick: Tick, deps: DispatchDependencies): Prom
 export function toMessage(tick: Tick, shard: Shard, count: number): ShardMessage {
   return {
     tickId: tick.id,
+    ...(tick.trigger && tick.trigger !== 'schedule' ? { trigger: tick.trigger } : {}),
     tickAt: tick.at,
     intervalMs: tick.intervalMs,
     shard: shard.index,

@@ -14,6 +14,8 @@ const id = z.string().check(z.minLength(1), z.maxLength(256));
 export const ShardMessage = z.strictObject({
   /** The schedule tick (EventBridge event id): the idempotency key of every action in it, per target. */
   tickId: id,
+  /** A manual invocation of the scheduled function is audited as such. Default schedule. */
+  trigger: z.optional(z.enum(['schedule', 'manual'])),
   /** When the tick fired, epoch ms: a shard older than one schedule interval is stale. */
   tickAt: z.number().check(z.int(), z.minimum(0)),
   /** The schedule interval the dispatcher ran with, ms. */

@@ -8,6 +8,7 @@
  * conditional marker per (trigger id, target) before acting, so a redelivered shard acts on no
  * target twice (a repeat that would act is audited NotScaled 'DuplicateTrigger').
  */
+import type { AuditRecord } from '../audit/record.ts';
 import type { EvaluationOptions, EvaluationTrigger, StoredPolicy } from '../evaluate/types.ts';
 import { evaluateShardPolicies, type EvaluationStores } from './evaluation.ts';
 import type { ShardMessage } from './message.ts';
@@ -31,6 +32,8 @@ export type ShardOutcome =
       readonly policies: number;
       readonly records: number;
       readonly failures: number;
+      /** The records written, for the per-target metrics. */
+      readonly written: readonly AuditRecord[];
       /** From the tick to the shard's last audit record, ms. */
       readonly sinceTickMs: number;
     };
@@ -46,7 +49,7 @@ export async function runShard(message: ShardMessage, deps: ShardDependencies): 
   const loaded = await deps.policies.getMany(message.policies.map((p) => p.id));
   // The index may lag a write by a moment: the stored policy has the last word (disabled ones are skipped by the engine).
   const policies = loaded.filter((p) => p.policy.enabled).map(({ policy, version }) => ({ policy, version }));
-  const trigger: EvaluationTrigger = { type: 'schedule', id: message.tickId };
+  const trigger: EvaluationTrigger = { type: message.trigger ?? 'schedule', id: message.tickId };
   const { records } = await evaluateShardPolicies(policies, trigger, deps.stores, deps.options);
   const audited = new Set(records.map((r) => r.policyId));
   const missing = policies.filter((p) => !audited.has(p.policy.id)).map((p) => p.policy.id);
@@ -60,6 +63,7 @@ export async function runShard(message: ShardMessage, deps: ShardDependencies): 
     policies: policies.length,
     records: records.length,
     failures: records.filter((r) => r.status === 'Failed').length,
+    written: records,
     sinceTickMs: deps.now() - message.tickAt,
   };
 }
