@@ -161,7 +161,7 @@ export class Autoscaler extends Construct {
 
     // --- Fan-out shard queue: a message older than one schedule interval is stale (the worker drops
     // it), so keeping messages longer than an hour helps nothing; the DLQ keeps failures to inspect ---
-    this.shardDeadLetterQueue = new sqs.Queue(this, 'ShardDeadLetterQueue', {
+    this.shardDeadLetterQueue = new sqs.Queue(this, 'FailedShards', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
@@ -225,7 +225,7 @@ export class Autoscaler extends Construct {
     // 10 targets at a time; 100 ordinary targets take seconds. 2 minutes leaves room for a slow wave;
     // an overlap with the next tick is safe (each target acts under a lease, each tick once per target).
     // 512 MB: I/O bound, but CPU scales with memory and TLS handshakes to Docker hosts need some.
-    this.evaluateFunction = this.function('EvaluateFunction', handlerEntries.evaluate, 'Schedule tick: shards the enabled policies onto the shard queue (or evaluates a small deployment itself).', {
+    this.evaluateFunction = this.function('EvaluateFunction', handlerEntries.evaluate, 'On the schedule: shards the enabled policies onto the shard queue (or evaluates a small deployment itself).', {
       ...common,
       timeout: Duration.minutes(2),
       memorySize: 512,
@@ -265,6 +265,7 @@ export class Autoscaler extends Construct {
         maxConcurrency: Math.max(2, workerConcurrency),
       }),
     );
+    acknowledge(this.workerFunction, 'Serverless-LambdaEventSourceMappingDestination', 'An SQS event source mapping takes no on-failure destination (that is for stream and Kafka sources); a shard that fails three times moves to the shard dead-letter queue through the queue\'s redrive policy, and an alarm watches it.');
 
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: `Evaluates every enabled autoscaler policy every ${schedule.toMinutes()} minute(s).`,
