@@ -54,3 +54,19 @@ describe('parseShardMessage', () => {
     expect(() => parseShardMessage('{"tickId": 3')).toThrow('shard message: not JSON');
   });
 });
+
+describe('fanoutConfigFromEnvironment', () => {
+  it('has the documented defaults and names the variable, the value and what is allowed', async () => {
+    const { fanoutConfigFromEnvironment } = await import('../../shared/fanout/config.ts');
+    expect(fanoutConfigFromEnvironment({})).toEqual({
+      intervalMs: 60_000,
+      inProcessMaxTargets: 200,
+      sizing: { maxTargetsPerShard: 100, workers: 50, cloudWatchQueriesPerShard: 500 },
+      targetTimeoutMs: 30_000,
+      retryDelaySeconds: 5,
+    });
+    expect(fanoutConfigFromEnvironment({ SHARD_QUEUE_URL: queueUrl }).queueUrl).toBe(queueUrl);
+    expect(() => fanoutConfigFromEnvironment({ FANOUT_WORKERS: '0' })).toThrow('FANOUT_WORKERS: "0" must be a whole number from 1 to 1000');
+    expect(() => fanoutConfigFromEnvironment({ SHARD_QUEUE_URL: 'http://evil.example/q' })).toThrow(/SHARD_QUEUE_URL: "http:\/\/evil.example\/q" is not an SQS queue URL/);
+  });
+});
