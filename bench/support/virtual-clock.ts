@@ -1,7 +1,7 @@
 /**
- * A simulated clock for benches: replaces the global setTimeout/clearTimeout while installed, and
- * runs the program as a discrete-event simulation: drain every pending promise job, then jump to
- * the next timer. Simulated minutes pass in milliseconds of real time, and every timeout the code
+ * A simulated clock for benches: replaces setTimeout/clearTimeout, Date.now and AbortSignal.timeout
+ * while a run lasts, and runs the program as a discrete-event simulation: drain every pending
+ * promise job, then jump to the next timer. Simulated minutes pass in milliseconds of real time, and every timeout the code
  * under test sets (the engine's per-target limits, retries, simulated latencies) fires in order.
  */
 interface Timer {
@@ -29,6 +29,15 @@ export class VirtualClock {
   async run<T>(main: () => Promise<T>): Promise<T> {
     const realSetTimeout = globalThis.setTimeout;
     const realClearTimeout = globalThis.clearTimeout;
+    const realDateNow = Date.now;
+    const realAbortTimeout = AbortSignal.timeout;
+    // Code that reads the time or sets a deadline without an injected clock follows the simulation too.
+    Date.now = this.now;
+    AbortSignal.timeout = (ms: number) => {
+      const controller = new AbortController();
+      this.#schedule(ms, () => controller.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')));
+      return controller.signal;
+    };
     globalThis.setTimeout = ((fn: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
       const timer = this.#schedule(ms ?? 0, () => fn(...args));
       return Object.assign(timer, { ref: () => timer, unref: () => timer, hasRef: () => true, refresh: () => timer, [Symbol.toPrimitive]: () => timer.seq });
@@ -55,6 +64,8 @@ export class VirtualClock {
     } finally {
       globalThis.setTimeout = realSetTimeout;
       globalThis.clearTimeout = realClearTimeout;
+      Date.now = realDateNow;
+      AbortSignal.timeout = realAbortTimeout;
     }
   }
 
