@@ -5,7 +5,9 @@
  */
 import { readdirSync } from 'node:fs';
 
-const filters = process.argv.slice(2);
+// Options (`--json`) are for the benches themselves; the other arguments pick benches by name.
+const filters = process.argv.slice(2).filter((a) => !a.startsWith('--'));
+const json = process.argv.includes('--json');
 const files = readdirSync(new URL('.', import.meta.url))
   .filter((f) => f.endsWith('.bench.ts'))
   .filter((f) => filters.length === 0 || filters.some((name) => f.includes(name)))
@@ -16,7 +18,8 @@ if (files.length === 0) {
   process.exitCode = 1;
 }
 for (const file of files) {
-  console.log(`\n## ${file.replace('.bench.ts', '')}\n`);
+  // With --json only the benches' JSON lines are printed.
+  if (!json) console.log(`\n## ${file.replace('.bench.ts', '')}\n`);
   const bench = (await import(`./${file}`)) as { default: () => Promise<void> };
   try {
     await bench.default();

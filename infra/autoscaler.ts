@@ -19,6 +19,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -28,6 +29,8 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import type * as z from 'zod/mini';
+import { defaultInProcessMaxTargets } from '../shared/fanout/dispatcher.ts';
+import { defaultShardSizing } from '../shared/fanout/shards.ts';
 import type { Endpoints } from '../shared/config/endpoints.ts';
 import { metricDimensions, metricNames, metricNamespace, metricServiceName, metricValueDimensionSet, targetDimensionSet } from '../shared/observability/metric-names.ts';
 import { defaultAuditRetentionDays, specKeyEnvironment, tableDesigns, tableEnvironment, type TableDesign, type TableName } from '../shared/state/tables.ts';
@@ -84,9 +87,21 @@ export interface AutoscalerProps {
   readonly operatorTopic?: sns.ITopic;
   /** Name of the dashboard. @default `${stackName}-autoscaler` */
   readonly dashboardName?: string;
+  /**
+   * Fan-out: how many worker Lambdas may evaluate shards at once (their reserved concurrency, taken
+   * from the account's pool). A tick's shards are spread over this many workers. @default 50
+   */
+  readonly workerReservedConcurrency?: number;
+  /** Fan-out: the most targets one worker evaluates (its time budget; README "Fan-out"). @default 100 */
+  readonly maxTargetsPerShard?: number;
+  /** Fan-out: up to this many targets, a tick is evaluated in the scheduled function itself, without the queue. @default 200 */
+  readonly inProcessMaxTargets?: number;
 }
 
 const defaultCeiling = 100;
+const defaultWorkerReservedConcurrency = defaultShardSizing.workers;
+/** The worker's timeout; the shard queue's visibility timeout is 6× this (AWS's advice for SQS event sources). */
+const workerTimeout = Duration.minutes(2);
 const maxCeiling = 10_000;
 /** Lambda's limit on all environment variables together is 4 KB; leave room for the others. */
 const maxEndpointsJsonBytes = 3_000;
@@ -96,7 +111,15 @@ const repositoryRoot = fileURLToPath(new URL('..', import.meta.url));
 
 export class Autoscaler extends Construct {
   readonly tables: Readonly<Record<TableName, dynamodb.Table>>;
+  /** The schedule tick: the fan-out dispatcher (evaluates in-process when the deployment is small). */
   readonly evaluateFunction: NodejsFunction;
+  /** Evaluates one shard per SQS message from `shardQueue`. */
+  readonly workerFunction: NodejsFunction;
+  /** One message per shard of a tick; encrypted, with its own dead-letter queue. */
+  readonly shardQueue: sqs.Queue;
+  readonly shardDeadLetterQueue: sqs.Queue;
+  /** The worker's role: what the function role may do, plus consuming the shard queue. */
+  readonly workerRole: iam.Role;
   readonly alarmFunction: NodejsFunction;
   /** The role both functions run as (the principal of the EKS access entries). */
   readonly functionRole: iam.Role;
@@ -129,6 +152,9 @@ export class Autoscaler extends Construct {
     const auditRetentionDays = checkAuditRetention(props.auditRetentionDays ?? defaultAuditRetentionDays);
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
+    const workerConcurrency = checkWhole('workerReservedConcurrency', props.workerReservedConcurrency ?? defaultWorkerReservedConcurrency, 1, 1_000);
+    const maxTargetsPerShard = checkWhole('maxTargetsPerShard', props.maxTargetsPerShard ?? defaultShardSizing.maxTargetsPerShard, 1, 1_000);
+    const inProcessMaxTargets = checkWhole('inProcessMaxTargets', props.inProcessMaxTargets ?? defaultInProcessMaxTargets, 0, 1_000);
 
     // --- Tables, from the one design in shared/state/tables.ts ---
     this.tables = {
@@ -146,26 +172,52 @@ export class Autoscaler extends Construct {
     acknowledge(this.deadLetterQueue, 'AwsSolutions-SQS3', 'This queue is itself the dead-letter queue of the functions, the schedule target and the alarm subscription; nothing consumes it, so it has no dead-letter queue of its own.');
     acknowledge(this.deadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is the terminal dead-letter queue; a redrive policy would need yet another queue that nothing reads.');
 
-    // --- One role for both functions: they run the same engine on the same targets ---
+    // --- Fan-out shard queue: a message older than one schedule interval is stale (the worker drops
+    // it), so keeping messages longer than an hour helps nothing; the DLQ keeps failures to inspect ---
+    this.shardDeadLetterQueue = new sqs.Queue(this, 'FailedShards', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    acknowledge(this.shardDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the shard queue; nothing consumes it (an alarm watches its depth).');
+    acknowledge(this.shardDeadLetterQueue, 'Serverless-SQSRedrivePolicy', 'This queue is the terminal dead-letter queue of the shard queue.');
+    this.shardQueue = new sqs.Queue(this, 'ShardQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(6 * workerTimeout.toSeconds()),
+      retentionPeriod: Duration.hours(1),
+      deadLetterQueue: { queue: this.shardDeadLetterQueue, maxReceiveCount: 3 },
+    });
+
+    // --- Roles: the dispatcher and the alarm function share one; the workers have their own, so
+    // only they may consume the shard queue and only the dispatcher may send to it ---
     this.functionRole = new iam.Role(this, 'FunctionRole', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Runs the autoscaler functions: reads policies, keeps state, writes the audit, scales the named targets.',
+      description: 'Runs the scheduled dispatcher and the alarm function: reads policies, keeps state, writes the audit, scales the named targets, sends shards.',
+    });
+    this.workerRole = new iam.Role(this, 'WorkerRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Runs the fan-out workers: reads policies, keeps state, writes the audit, scales the named targets, consumes the shard queue.',
     });
     const role = this.functionRole;
-    this.grantPermissions(role, secrets, eksClusters, endpoints, elastiCacheRegions);
     this.specEncryptionKey = props.specEncryptionKey ?? new kms.Key(this, 'SpecEncryptionKey', {
       description: 'Seals the environment of recorded Docker container specs in the autoscaler state table (envelope encryption).',
       enableKeyRotation: true,
       removalPolicy,
     });
-    // Envelope encryption needs exactly these two: a data key to seal with, and unwrapping it to open.
-    // Not grantEncryptDecrypt: that adds kms:Encrypt and kms:ReEncrypt*, which the functions never call.
-    role.addToPolicy(new iam.PolicyStatement({ sid: 'SealRecordedSpecs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.specEncryptionKey.keyArn] }));
-    if (props.vpc) {
-      // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
-      role.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
-      acknowledge(role, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', 'AWS-maintained minimal policy for a Lambda function in a VPC (ENI create/describe/delete); ec2:DescribeNetworkInterfaces cannot be scoped to a resource.');
+    for (const r of [this.functionRole, this.workerRole]) {
+      this.grantPermissions(r, secrets, eksClusters, endpoints, elastiCacheRegions);
+      // Envelope encryption needs exactly these two: a data key to seal with, and unwrapping it to open.
+      // Not grantEncryptDecrypt: that adds kms:Encrypt and kms:ReEncrypt*, which the functions never call.
+      r.addToPolicy(new iam.PolicyStatement({ sid: 'SealRecordedSpecs', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [this.specEncryptionKey.keyArn] }));
+      if (props.vpc) {
+        // Lambda creates and deletes its network interfaces with these; the EC2 describe calls have no resource scope.
+        r.addManagedPolicy(iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSLambdaVPCAccessExecutionRole'));
+        acknowledge(r, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]', 'AWS-maintained minimal policy for a Lambda function in a VPC (ENI create/describe/delete); ec2:DescribeNetworkInterfaces cannot be scoped to a resource.');
+      }
     }
+    // The dispatcher sends shards and nothing else (not grantSendMessages: no GetQueueAttributes/GetQueueUrl).
+    role.addToPolicy(new iam.PolicyStatement({ sid: 'SendShards', actions: ['sqs:SendMessage'], resources: [this.shardQueue.queueArn] }));
 
     // --- Functions ---
     const environment: Record<string, string> = {
@@ -178,6 +230,11 @@ export class Autoscaler extends Construct {
       // A key ARN, not key material: the functions ask KMS for data keys with it.
       [specKeyEnvironment]: this.specEncryptionKey.keyArn,
       AUTOSCALER_METRICS_NAMESPACE: metricNamespace,
+      SHARD_QUEUE_URL: this.shardQueue.queueUrl,
+      SCHEDULE_INTERVAL_SECONDS: String(schedule.toSeconds()),
+      FANOUT_WORKERS: String(workerConcurrency),
+      FANOUT_MAX_TARGETS_PER_SHARD: String(maxTargetsPerShard),
+      FANOUT_IN_PROCESS_MAX_TARGETS: String(inProcessMaxTargets),
       POWERTOOLS_SERVICE_NAME: metricServiceName,
       // Stack traces point at the TypeScript sources (the bundles ship their source maps).
       NODE_OPTIONS: '--enable-source-maps',
@@ -193,7 +250,7 @@ export class Autoscaler extends Construct {
     // action instead of being cut off. 100 ordinary targets still take seconds; an overlap with the
     // next tick is safe (each target acts under a lease, each tick once per target).
     // 512 MB: I/O bound, but CPU scales with memory and TLS handshakes to Docker hosts need some.
-    this.evaluateFunction = this.function('EvaluateFunction', handlerEntries.evaluate, 'Evaluates every enabled policy on the schedule.', {
+    this.evaluateFunction = this.function('EvaluateFunction', handlerEntries.evaluate, 'On the schedule: shards the enabled policies onto the shard queue (or evaluates a small deployment itself).', {
       ...common,
       timeout: Duration.seconds(900),
       memorySize: 512,
@@ -213,6 +270,28 @@ export class Autoscaler extends Construct {
     });
 
     // --- Schedule ---
+    // Worker: one shard per invocation, so each shard gets the whole timeout (3 × 30 s per-target
+    // limit, shared/fanout/config.ts); reserved concurrency caps what a tick takes from the account.
+    this.workerFunction = this.function('WorkerFunction', handlerEntries.worker, 'Evaluates one shard of a schedule tick per message of the shard queue.', {
+      ...common,
+      role: this.workerRole,
+      timeout: workerTimeout,
+      memorySize: 512,
+      // An SQS event source retries through the queue (visibility, DLQ), not through async-invoke retries.
+      retryAttempts: 0,
+      maxEventAge: Duration.hours(1),
+      reservedConcurrentExecutions: workerConcurrency,
+    });
+    this.workerFunction.addEventSource(
+      new SqsEventSource(this.shardQueue, {
+        batchSize: 1,
+        reportBatchItemFailures: true,
+        // Pollers never outnumber the reserved concurrency (throttled receives would count toward the DLQ).
+        maxConcurrency: Math.max(2, workerConcurrency),
+      }),
+    );
+    acknowledge(this.workerFunction, 'Serverless-LambdaEventSourceMappingDestination', 'An SQS event source mapping takes no on-failure destination (that is for stream and Kafka sources); a shard that fails three times moves to the shard dead-letter queue through the queue\'s redrive policy, and an alarm watches it.');
+
     this.scheduleRule = new events.Rule(this, 'Schedule', {
       description: `Evaluates every enabled autoscaler policy every ${schedule.toMinutes()} minute(s).`,
       schedule: events.Schedule.rate(schedule),
@@ -235,6 +314,13 @@ export class Autoscaler extends Construct {
       new eks.CfnAccessEntry(this, `AccessEntry-${cluster.clusterName}`, {
         clusterName: cluster.clusterName,
         principalArn: role.roleArn,
+        kubernetesGroups: [kubernetesScalerGroup],
+        username: kubernetesUserName,
+        type: 'STANDARD',
+      });
+      new eks.CfnAccessEntry(this, `WorkerAccessEntry-${cluster.clusterName}`, {
+        clusterName: cluster.clusterName,
+        principalArn: this.workerRole.roleArn,
         kubernetesGroups: [kubernetesScalerGroup],
         username: kubernetesUserName,
         type: 'STANDARD',
@@ -366,6 +452,7 @@ export class Autoscaler extends Construct {
       memorySize: number;
       retryAttempts: number;
       maxEventAge: Duration;
+      reservedConcurrentExecutions?: number;
     },
   ): NodejsFunction {
     const logGroup = new logs.LogGroup(this, `${id}Logs`, { retention: options.logRetention, removalPolicy: options.removalPolicy });
@@ -391,6 +478,7 @@ export class Autoscaler extends Construct {
       retryAttempts: options.retryAttempts,
       maxEventAge: options.maxEventAge,
       recursiveLoop: lambda.RecursiveLoop.TERMINATE,
+      ...(options.reservedConcurrentExecutions !== undefined ? { reservedConcurrentExecutions: options.reservedConcurrentExecutions } : {}),
       ...(options.vpc ? { vpc: options.vpc, vpcSubnets: options.vpcSubnets, securityGroups: options.securityGroups } : {}),
     });
     acknowledge(fn, 'Serverless-LambdaDLQ', 'Failed asynchronous invocations go to an on-failure destination (the SQS dead-letter queue), which records the error and request context; a DeadLetterConfig as well would deliver each failure twice.');
@@ -445,6 +533,20 @@ export class Autoscaler extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
+      this.workerFunction.metricErrors({ period: Duration.minutes(5), statistic: cloudwatch.Stats.SUM }).createAlarm(this, 'WorkerErrorsAlarm', {
+        alarmDescription: 'A fan-out worker invocation failed (see the worker logs): its shards are retried through the queue.',
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+      this.shardDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }).createAlarm(this, 'ShardDeadLetterDepthAlarm', {
+        alarmDescription: 'Shards failed three times and were given up: their targets missed those ticks (see the worker logs and the shard dead-letter queue).',
+        threshold: 1,
+        evaluationPeriods: 1,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
       this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }).createAlarm(this, 'DeadLetterDepthAlarm', {
         alarmDescription: 'Events were lost: failed schedule ticks, failed alarm invocations or undeliverable alarm notifications are waiting in the dead-letter queue.',
         threshold: 1,
@@ -490,14 +592,30 @@ export class Autoscaler extends Construct {
     dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Functions: invocations and errors',
-        left: [this.evaluateFunction.metricInvocations({ period }), this.alarmFunction.metricInvocations({ period })],
-        right: [this.evaluateFunction.metricErrors({ period }), this.alarmFunction.metricErrors({ period })],
+        left: [this.evaluateFunction.metricInvocations({ period }), this.alarmFunction.metricInvocations({ period }), this.workerFunction.metricInvocations({ period })],
+        right: [this.evaluateFunction.metricErrors({ period }), this.alarmFunction.metricErrors({ period }), this.workerFunction.metricErrors({ period })],
         width: 12,
       }),
       new cloudwatch.GraphWidget({
         title: 'Evaluation duration (ms) and dead letters',
         left: [this.evaluateFunction.metricDuration({ period, statistic: 'p95' }), this.alarmFunction.metricDuration({ period, statistic: 'p95' })],
         right: [this.deadLetterQueue.metricApproximateNumberOfMessagesVisible({ period })],
+        width: 12,
+      }),
+    );
+    const total = (metricName: string, statistic: string, label: string) =>
+      new cloudwatch.Metric({ namespace: metricNamespace, metricName, dimensionsMap: { [metricDimensions.service]: metricServiceName }, statistic, period, label });
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Fan-out: shards per tick and stale shards',
+        left: [total(metricNames.shards, 'Sum', 'Shards per tick')],
+        right: [total(metricNames.staleShards, 'Sum', 'Stale shards (dropped)'), this.shardDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period, label: 'Shards in the DLQ' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Fan-out: tick duration (ms, tick to last audit record) and queue age',
+        left: [total(metricNames.tickDurationMs, 'Maximum', 'Tick duration')],
+        right: [this.shardQueue.metricApproximateAgeOfOldestMessage({ period, label: 'Oldest shard waiting (s)' })],
         width: 12,
       }),
     );
@@ -540,6 +658,11 @@ function checkSchedule(schedule: Duration): Duration {
   const seconds = schedule.toSeconds();
   if (seconds < 60 || seconds % 60 !== 0) throw new Error(`schedule: ${seconds} s; allowed: whole minutes, at least 1 minute (EventBridge's finest rate)`);
   return schedule;
+}
+
+function checkWhole(name: string, value: number, min: number, max: number): number {
+  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name}: ${value}; allowed: a whole number from ${min} to ${max}`);
+  return value;
 }
 
 function checkCeiling(ceiling: number): number {

@@ -78,6 +78,7 @@ export const bundling: BundlingOptions = {
 export const handlerEntries = {
   evaluate: 'functions/evaluate/handler.ts',
   alarm: 'functions/alarm/handler.ts',
+  worker: 'functions/worker/handler.ts',
 } as const;
 
 /** `bundling` as esbuild's build options (what NodejsFunction passes on its command line). */

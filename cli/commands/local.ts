@@ -1,12 +1,18 @@
 /**
  * `autoscaler local`: the same engine as the Lambda functions, on a timer, with an embedded DynamoDB
  * (dynalite) kept under --data DIR. Other CLI commands reach the same store with `--local DIR`.
+ * Each tick runs the fan-out's own dispatcher and worker code (shared/fanout/), with an in-process
+ * queue in place of SQS: a small set of policies is one shard evaluated in-process, as in AWS.
  */
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Endpoints } from '../../shared/config/endpoints.ts';
-import { evaluate } from '../../shared/evaluate/evaluate.ts';
-import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
+import type { AuditRecord } from '../../shared/audit/record.ts';
+import { defaultInProcessMaxTargets, dispatchTick } from '../../shared/fanout/dispatcher.ts';
+import { InProcessQueue } from '../../shared/fanout/in-process-queue.ts';
+import type { ShardMessage } from '../../shared/fanout/message.ts';
+import { defaultShardSizing } from '../../shared/fanout/shards.ts';
+import { runShard } from '../../shared/fanout/worker.ts';
 import { endpointsFromEnvironment, endpointsFromFile } from '../../shared/local/endpoints.ts';
 import { serveLocalStore } from '../../shared/local/store.ts';
 import { defaultRegistry, releasePlugins, type Registry } from '../../shared/plugins/registry.ts';
@@ -141,23 +147,43 @@ export async function runLocal(options: LocalOptions): Promise<number> {
     print(`store ${options.dataDir} (${store.endpoint}); policies: ${changes('added')} added, ${changes('changed')} changed, ${changes('unchanged')} unchanged`);
     const owner = `${hostname()}:${process.pid}`;
     let failedAny = false;
+    // One tick's records, from whichever shard (in-process or queued) wrote them.
+    let collected: AuditRecord[] = [];
+    const shardDependencies = {
+      policies: store.stores.policies,
+      stores: store.stores,
+      options: { registry: options.registry ?? defaultRegistry, endpoints: options.endpoints, ceiling: options.ceiling, owner },
+      now: Date.now,
+    };
+    const evaluateShard = async (message: ShardMessage) => {
+      const outcome = await runShard(message, shardDependencies);
+      if (outcome.outcome === 'evaluated') collected.push(...outcome.written);
+      else print(`shard ${message.shard + 1}/${message.shards} of ${message.tickId} went stale (${outcome.ageMs} ms old); the next tick evaluates its targets`);
+      return outcome;
+    };
+    const queue = new InProcessQueue(async (message) => void (await evaluateShard(message)), { concurrency: 4, retryDelayMs: 1_000, maxReceives: 3 });
     for (let tick = 1; !options.signal?.aborted; tick++) {
       const started = Date.now();
-      const trigger = { type: 'schedule' as const, id: `local-${owner}-${started}` };
+      const tickId = `local-${owner}-${started}`;
       try {
-        const active = await policiesForTrigger(trigger, store.stores.policies);
-        const { records } = await evaluate(active, trigger, store.stores, {
-          registry: options.registry ?? defaultRegistry,
-          endpoints: options.endpoints,
-          ceiling: options.ceiling,
-          owner,
-        });
+        collected = [];
+        const deadBefore = queue.deadLetters.length;
+        const dispatched = await dispatchTick(
+          { id: tickId, at: started, intervalMs: options.intervalMs },
+          { index: store.stores.policies, queue, sizing: defaultShardSizing, inProcessMaxTargets: defaultInProcessMaxTargets, runInProcess: evaluateShard },
+        );
+        await queue.drained();
+        for (const lost of queue.deadLetters.slice(deadBefore)) {
+          failedAny = true;
+          print(`shard ${lost.message.shard + 1}/${lost.message.shards} failed 3 times: ${lost.error}`);
+        }
+        const records = collected;
         const by = (status: string) => records.filter((r) => r.status === status).length;
         failedAny ||= by('Failed') > 0;
         const acted = records.filter((r) => r.status === 'Successful').map((r) => `${r.policyId} ${r.currentReplicas}→${r.desiredReplicas}`);
         const failed = records.filter((r) => r.status === 'Failed').map((r) => `${r.policyId}: ${r.error}`);
         print(
-          `${new Date(started).toISOString()} tick ${tick}: ${count(active.length, 'policy', 'policies')}; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
+          `${new Date(started).toISOString()} tick ${tick}: ${count(dispatched.policies, 'policy', 'policies')}; ${by('Successful')} scaled, ${by('NotScaled')} not scaled, ${by('DryRun')} dry run, ${by('Failed')} failed (${Date.now() - started} ms)` +
             (acted.length ? `; ${acted.join(', ')}` : '') +
             (failed.length ? `; ${failed.join('; ')}` : ''),
         );

@@ -94,6 +94,10 @@ function brief(r: AuditRecord) {
  * EMF metrics, per target with the dimension set {service, target} that the dashboard searches
  * (shared/observability/metric-names.ts): Decisions, Actions, Failures, DurationMs, Replicas, MetricValue.
  */
+export function emitEvaluationMetrics(records: readonly AuditRecord[], durationMs: number): void {
+  record(records, durationMs);
+}
+
 function record(records: readonly AuditRecord[], durationMs: number): void {
   // Custom metrics are billed per metric-month (each name × dimension set), so per target only what
   // the dashboard draws per target: Replicas and MetricValue always, Actions and Failures in the

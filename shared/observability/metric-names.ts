@@ -42,6 +42,12 @@ export const metricNames = {
   replicas: 'Replicas',
   /** None: the value of the metric that drove the decision, as read (dimension `metric` = its id). */
   metricValue: 'MetricValue',
+  /** Count, total: shards one schedule tick was cut into (the dispatcher emits it; 1 when evaluated in-process). */
+  shards: 'Shards',
+  /** Count, total: shard messages dropped as older than one schedule interval (the next tick re-reads everything). */
+  staleShards: 'StaleShards',
+  /** Milliseconds, total: from the schedule tick to a shard's last audit record; its Maximum per minute is the tick's duration. */
+  tickDurationMs: 'TickDurationMs',
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];

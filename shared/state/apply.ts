@@ -98,6 +98,8 @@ export async function executePlan(store: PolicyStore, plan: readonly PlanEntry[]
       outcome.stale.push({ id: entry.id, message: error.message });
     }
   }
+  // A table written before the fan-out's policy index existed gets it on the first apply.
+  if (!(await store.indexComplete())) await store.rebuildIndex();
   return outcome;
 }
 

@@ -1,6 +1,8 @@
 /**
  * The policy store: one item per policy with a version for optimistic concurrency, plus one
- * binding item per (alarm, policy) so an alarm finds its policies without a scan.
+ * binding item per (alarm, policy) so an alarm finds its policies without a scan, plus a compact
+ * index of the enabled policies (partition `index`: id, version, target key, alarms, CloudWatch
+ * query count; no policy body) that the fan-out dispatcher reads every tick.
  * Layout: see shared/state/tables.ts.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -11,6 +13,10 @@ import type { InvalidStoredPolicy, StoredPolicy } from '../evaluate/types.ts';
 const listPartition = 'policies';
 const policySortKey = (id: string) => `policy#${id}`;
 const alarmPartition = (alarmName: string) => `alarm#${alarmName}`;
+/** One small item per ENABLED policy (a sparse index: disabled policies have none). */
+const indexPartition = 'index';
+/** Present once the index holds every enabled policy (written by the first rebuild). */
+const indexCompleteKey = { pk: indexPartition, sk: 'complete' };
 /** Every version ever written of a policy, kept for `policy get --version` and to see who changed what. */
 const versionsPartition = (id: string) => `versions#${id}`;
 const versionSortKey = (version: number) => `v#${String(version).padStart(9, '0')}`;
@@ -50,6 +56,27 @@ export type PolicyEntry = PolicyRecord | InvalidPolicyRecord;
 
 export function isInvalidEntry(entry: PolicyEntry): entry is InvalidPolicyRecord {
   return 'problems' in entry;
+}
+
+/** One enabled policy as the compact index lists it: what the dispatcher needs to shard, no body. */
+export interface IndexEntry {
+  readonly id: string;
+  readonly version: number;
+  /** `targetKey(policy.target)`. */
+  readonly target: string;
+  readonly alarms: readonly string[];
+  /** Metric queries the policy adds to a GetMetricData batch (its cloudwatch and elasticache metrics). */
+  readonly cloudWatchQueries: number;
+}
+
+export function indexEntryOf(policy: Policy, version: number): IndexEntry {
+  return {
+    id: policy.id,
+    version,
+    target: targetKey(policy.target),
+    alarms: [...policy.alarms],
+    cloudWatchQueries: policy.metrics.filter((m) => m.source === 'cloudwatch' || m.source === 'elasticache').length,
+  };
 }
 
 interface PolicyItem {
@@ -94,6 +121,55 @@ export class PolicyStore {
       start = page.LastEvaluatedKey;
     } while (start);
     return records;
+  }
+
+  /**
+   * The compact index of enabled policies (one paged Query over small items). A table written
+   * before the index existed is indexed once, from the full list, on the first call.
+   */
+  async listIndex(): Promise<IndexEntry[]> {
+    const entries: IndexEntry[] = [];
+    let complete = false;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': indexPartition },
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        if (item.sk === indexCompleteKey.sk) complete = true;
+        else entries.push({ id: String(item.id), version: Number(item.version), target: String(item.target), alarms: (item.alarms as string[] | undefined) ?? [], cloudWatchQueries: Number(item.cloudWatchQueries ?? 0) });
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    if (complete) return entries.sort((a, b) => a.id.localeCompare(b.id));
+    // Not indexed yet (policies written before the index existed): derive it from the full list,
+    // without writing (the dispatcher may only read this table); `policy apply` completes it.
+    return enabledIndexEntries(await this.entries());
+  }
+
+  /** Whether the index holds every enabled policy (see `rebuildIndex`). */
+  async indexComplete(): Promise<boolean> {
+    const found = await this.#doc.send(new GetCommand({ TableName: this.tableName, Key: indexCompleteKey, ConsistentRead: true }));
+    return found.Item !== undefined;
+  }
+
+  /** Writes an index entry for every enabled policy, then marks the index complete. */
+  async rebuildIndex(): Promise<IndexEntry[]> {
+    const entries = enabledIndexEntries(await this.entries());
+    for (const entry of entries) await this.#putIndexEntry(entry);
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...indexCompleteKey, at: new Date().toISOString() } }));
+    return entries;
+  }
+
+  /** The current policies with these ids, valid or not (deleted ones are left out), by id. */
+  async getMany(ids: readonly string[]): Promise<PolicyEntry[]> {
+    return this.#getItems(ids);
   }
 
   /** The policy if it is stored and validates (see `entry` for one that may not). */
@@ -178,6 +254,8 @@ export class PolicyStore {
       throw error;
     }
     await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { ...item, pk: versionsPartition(policy.id), sk: versionSortKey(version) } }));
+    if (policy.enabled) await this.#putIndexEntry(indexEntryOf(policy, version));
+    else await this.#deleteIndexEntry(policy.id);
     for (const alarm of removed) await this.#deleteBinding(alarm, policy.id, version);
     return version;
   }
@@ -200,10 +278,19 @@ export class PolicyStore {
       if (error instanceof ConditionalCheckFailedException) throw new StalePolicyError(id, current.version);
       throw error;
     }
+    await this.#deleteIndexEntry(id);
     // Only bindings written by this version or an older one: a policy re-created meanwhile keeps its own.
     const alarms = isInvalidEntry(current) ? current.alarms : current.policy.alarms;
     for (const alarm of alarms) await this.#deleteBinding(alarm, id, current.version);
     return true;
+  }
+
+  async #putIndexEntry(entry: IndexEntry): Promise<void> {
+    await this.#doc.send(new PutCommand({ TableName: this.tableName, Item: { pk: indexPartition, sk: policySortKey(entry.id), ...entry } }));
+  }
+
+  async #deleteIndexEntry(id: string): Promise<void> {
+    await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: indexPartition, sk: policySortKey(id) } }));
   }
 
   /** The highest version ever written of the policy (0: never written). */
@@ -259,6 +346,14 @@ export class PolicyStore {
     }
     return records.sort((a, b) => entryId(a).localeCompare(entryId(b)));
   }
+}
+
+/** Index entries of the enabled entries; an invalid one is listed too, so its shard audits it PolicyInvalid. */
+function enabledIndexEntries(entries: readonly PolicyEntry[]): IndexEntry[] {
+  return entries.flatMap((e) => {
+    if (isInvalidEntry(e)) return e.enabled ? [{ id: e.id, version: e.version, target: e.target, alarms: [...e.alarms], cloudWatchQueries: 0 }] : [];
+    return e.policy.enabled ? [indexEntryOf(e.policy, e.version)] : [];
+  });
 }
 
 export function entryId(entry: PolicyEntry): string {

@@ -100,32 +100,40 @@ describe('Autoscaler construct, fully configured', () => {
 
   it('reads only the named secrets', () => {
     // Assess
+    // One statement per role: the function role (dispatcher, alarm) and the fan-out worker role.
     const statements = statementsWithAction(template, 'secretsmanager:GetSecretValue');
-    expect(statements).toHaveLength(1);
-    const resources = asList(statements[0]!.Resource).map((r) => JSON.stringify(r));
-    expect(resources).toHaveLength(2);
-    expect(resources[0]).toBe(JSON.stringify(tlsSecretArn));
-    expect(resources[1]).toContain(':secret:autoscaler/redis-??????');
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) {
+      const resources = asList(statement.Resource).map((r) => JSON.stringify(r));
+      expect(resources).toHaveLength(2);
+      expect(resources[0]).toBe(JSON.stringify(tlsSecretArn));
+      expect(resources[1]).toContain(':secret:autoscaler/redis-??????');
+    }
   });
 
   it('describes only the named EKS clusters and gives the role access entries in the scalers group', () => {
     // Assess
+    // One statement per role: the function role (dispatcher, alarm) and the fan-out worker role.
     const statements = statementsWithAction(template, 'eks:DescribeCluster');
-    expect(statements).toHaveLength(1);
-    expect(asList(statements[0]!.Resource)).toHaveLength(2);
-    const described = JSON.stringify(statements[0]!.Resource);
-    expect(described).toContain('cluster/prod');
-    expect(described).toContain('cluster/staging');
-    expect(described).not.toContain('*');
-    template.resourceCountIs('AWS::EKS::AccessEntry', 2);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) {
+      expect(asList(statement.Resource)).toHaveLength(2);
+      const described = JSON.stringify(statement.Resource);
+      expect(described).toContain('cluster/prod');
+      expect(described).toContain('cluster/staging');
+      expect(described).not.toContain('*');
+    }
+    template.resourceCountIs('AWS::EKS::AccessEntry', 4);
     for (const cluster of ['prod', 'staging']) {
-      template.hasResourceProperties('AWS::EKS::AccessEntry', {
-        ClusterName: cluster,
-        KubernetesGroups: [kubernetesScalerGroup],
-        Username: 'autoscaler',
-        Type: 'STANDARD',
-        PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('FunctionRole'), 'Arn'] },
-      });
+      for (const role of ['FunctionRole', 'WorkerRole']) {
+        template.hasResourceProperties('AWS::EKS::AccessEntry', {
+          ClusterName: cluster,
+          KubernetesGroups: [kubernetesScalerGroup],
+          Username: 'autoscaler',
+          Type: 'STANDARD',
+          PrincipalArn: { 'Fn::GetAtt': [Match.stringLikeRegexp(role), 'Arn'] },
+        });
+      }
     }
     // No EKS access policy (e.g. AmazonEKSEditPolicy): RBAC in the named namespaces decides.
     for (const entry of Object.values(template.findResources('AWS::EKS::AccessEntry'))) expect(entry.Properties.AccessPolicies).toBeUndefined();
@@ -184,7 +192,7 @@ describe('Autoscaler construct, fully configured', () => {
   it('sends the operational alarms to the operator topic, never to the scaling topic', () => {
     // Assess
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm'));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(5);
     for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([`arn:aws:sns:${region}:${account}:ops`]);
   });
 

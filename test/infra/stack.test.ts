@@ -75,10 +75,10 @@ describe('npx cdk synth (default configuration, offline)', () => {
     expect(audit.Properties.TimeToLiveSpecification).toEqual({ AttributeName: tableDesigns.audit.timeToLiveAttribute, Enabled: true });
   });
 
-  it('runs both handlers on nodejs24.x, arm64, ESM bundles, with the table names and no secret in the environment', () => {
+  it('runs the three handlers (dispatcher, alarm, fan-out worker) on nodejs24.x, arm64, ESM bundles, with the table names and no secret in the environment', () => {
     // Assess
     const functions = Object.values(template.findResources('AWS::Lambda::Function'));
-    expect(functions).toHaveLength(2);
+    expect(functions).toHaveLength(3);
     for (const fn of functions) {
       expect(fn.Properties.Runtime).toBe('nodejs24.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -103,7 +103,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
   it('bundles minified ESM with source maps and the createRequire banner', () => {
     // Assess: the staged bundles themselves.
     const bundles = readdirSync(outdir).filter((d) => d.startsWith('asset.') && existsSync(join(outdir, d, 'index.mjs')));
-    expect(bundles).toHaveLength(2);
+    expect(bundles).toHaveLength(3);
     for (const dir of bundles) {
       const code = readFileSync(join(outdir, dir, 'index.mjs'), 'utf8');
       expect(code.startsWith("import { createRequire as __createRequire } from 'node:module';")).toBe(true);
@@ -118,7 +118,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
     // Assess
     const queue = logicalId(template, 'AWS::SQS::Queue', 'DeadLetterQueue');
     const configs = Object.values(template.findResources('AWS::Lambda::EventInvokeConfig'));
-    expect(configs).toHaveLength(2);
+    expect(configs).toHaveLength(3);
     for (const config of configs) expect(config.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: { 'Fn::GetAtt': [queue, 'Arn'] } } });
     const alarmFunction = logicalId(template, 'AWS::Lambda::Function', 'AlarmFunction');
     template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', { FunctionName: { Ref: alarmFunction }, MaximumRetryAttempts: 2, MaximumEventAgeInSeconds: 900 });
@@ -170,7 +170,8 @@ describe('npx cdk synth (default configuration, offline)', () => {
       for (const action of asList(s.Action)) expect(action, JSON.stringify(s)).not.toContain('*');
       if (asList(s.Resource).includes('*')) expect(asList(s.Action)).toEqual(['cloudwatch:GetMetricData']);
     }
-    expect(statementsWithAction(template, 'cloudwatch:GetMetricData')).toHaveLength(1);
+    // One statement per role: the function role (dispatcher, alarm) and the fan-out worker role.
+    expect(statementsWithAction(template, 'cloudwatch:GetMetricData')).toHaveLength(2);
     // Nothing named, nothing granted: no EKS, no secrets, no access entries by default.
     expect(statementsWithAction(template, 'eks:DescribeCluster')).toEqual([]);
     expect(statementsWithAction(template, 'secretsmanager:GetSecretValue')).toEqual([]);
@@ -184,6 +185,7 @@ describe('npx cdk synth (default configuration, offline)', () => {
       return identityStatements(template)
         .filter((s) => JSON.stringify(s.Resource).includes(`"${table}"`))
         .flatMap((s) => asList(s.Action))
+        .filter((action, i, all) => all.indexOf(action) === i) // the same grants on both roles
         .sort();
     };
     expect(onTable('PoliciesTable')).toEqual(['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query']);
@@ -214,13 +216,15 @@ describe('npx cdk synth (default configuration, offline)', () => {
   it('keeps the functions\' logs in log groups with a retention period', () => {
     // Assess
     const groups = Object.values(template.findResources('AWS::Logs::LogGroup'));
-    expect(groups).toHaveLength(2);
+    expect(groups).toHaveLength(3);
     for (const group of groups) expect(group.Properties.RetentionInDays).toBe(30);
   });
 
   it('alarms on function errors and dead-letter depth', () => {
     // Assess
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 5);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(template, 'AWS::Lambda::Function', 'WorkerFunction') } }] });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'FailedShards'), 'QueueName'] } }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(template, 'AWS::Lambda::Function', 'EvaluateFunction') } }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/Lambda', MetricName: 'Errors', Dimensions: [{ Name: 'FunctionName', Value: { Ref: logicalId(template, 'AWS::Lambda::Function', 'AlarmFunction') } }] });
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
@@ -238,5 +242,47 @@ describe('npx cdk synth (default configuration, offline)', () => {
       expect(expressions).toContainEqual(expect.stringMatching(new RegExp(`^SEARCH\\('\\{${metricNamespace},service,target\\} MetricName="${name}"'`)));
     }
     expect(expressions).toContainEqual(expect.stringContaining(`{${metricNamespace},service,target,metric} MetricName="${metricNames.metricValue}"`));
+    // Fan-out: shards per tick, stale shards and tick duration, as the worker and dispatcher emit them (dimension service only).
+    const titles = body.widgets.map((w) => w.properties.title ?? '');
+    expect(titles).toEqual(expect.arrayContaining(['Fan-out: shards per tick and stale shards', 'Fan-out: tick duration (ms, tick to last audit record) and queue age']));
+    const plain = body.widgets.flatMap((w) => w.properties.metrics ?? []).filter((m) => m[0] === metricNamespace).map((m) => `${m[1]} ${m[2]}=${m[3]}`);
+    for (const name of [metricNames.shards, metricNames.staleShards, metricNames.tickDurationMs]) expect(plain).toContain(`${name} service=autoscaler`);
+  });
+});
+
+describe('npx cdk synth: fan-out (queue, worker, dead-letter queue, event source mapping)', () => {
+  const workerTimeout = () => template.findResources('AWS::Lambda::Function')[logicalId(template, 'AWS::Lambda::Function', 'WorkerFunction')]!.Properties.Timeout as number;
+
+  it('creates an encrypted shard queue whose visibility timeout is at least 6x the worker timeout, with its own dead-letter queue', () => {
+    const queue = template.findResources('AWS::SQS::Queue')[logicalId(template, 'AWS::SQS::Queue', 'ShardQueue')]!;
+    expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * workerTimeout());
+    expect(queue.Properties.RedrivePolicy).toEqual({ deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'FailedShards'), 'Arn'] }, maxReceiveCount: 3 });
+    template.hasResourceProperties('AWS::SQS::QueuePolicy', { Queues: [{ Ref: logicalId(template, 'AWS::SQS::Queue', 'ShardQueue') }], PolicyDocument: { Statement: [Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })] } });
+  });
+
+  it('runs the worker from the queue with ReportBatchItemFailures and the default reserved concurrency of 50', () => {
+    const worker = logicalId(template, 'AWS::Lambda::Function', 'WorkerFunction');
+    template.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', ReservedConcurrentExecutions: 50, Timeout: 120 });
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: worker },
+      EventSourceArn: { 'Fn::GetAtt': [logicalId(template, 'AWS::SQS::Queue', 'ShardQueue'), 'Arn'] },
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      BatchSize: 1,
+    });
+    const variables = template.findResources('AWS::Lambda::Function')[logicalId(template, 'AWS::Lambda::Function', 'EvaluateFunction')]!.Properties.Environment.Variables as Record<string, unknown>;
+    expect(variables).toMatchObject({ SHARD_QUEUE_URL: { Ref: logicalId(template, 'AWS::SQS::Queue', 'ShardQueue') }, SCHEDULE_INTERVAL_SECONDS: '60', FANOUT_WORKERS: '50', FANOUT_MAX_TARGETS_PER_SHARD: '100', FANOUT_IN_PROCESS_MAX_TARGETS: '200' });
+  });
+
+  it('lets the dispatcher only send to the shard queue, and only the worker consume it', () => {
+    const queue = logicalId(template, 'AWS::SQS::Queue', 'ShardQueue');
+    const rolePolicies = (hint: string) =>
+      Object.values(template.findResources('AWS::IAM::Policy'))
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(hint))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement as Array<{ Action: string | string[]; Resource: unknown }>);
+    const onQueue = (hint: string) => rolePolicies(hint).filter((s) => JSON.stringify(s.Resource).includes(`"${queue}"`)).flatMap((s) => asList(s.Action)).sort();
+    expect(onQueue('FunctionRole')).toEqual(['sqs:SendMessage']);
+    expect(onQueue('WorkerRole')).toEqual(expect.arrayContaining(['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage']));
+    expect(onQueue('WorkerRole')).not.toContain('sqs:SendMessage');
   });
 });

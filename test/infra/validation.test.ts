@@ -26,6 +26,12 @@ describe('Autoscaler props are validated before anything is built', () => {
     expect(build({ replicaCeiling: 2.5 })).toThrow(/replicaCeiling: 2.5/);
   });
 
+  it('rejects fan-out sizes outside their bounds', () => {
+    expect(build({ workerReservedConcurrency: 0 })).toThrow(/workerReservedConcurrency: 0; allowed: a whole number from 1 to 1000/);
+    expect(build({ maxTargetsPerShard: 1.5 })).toThrow(/maxTargetsPerShard: 1.5; allowed: a whole number from 1 to 1000/);
+    expect(build({ inProcessMaxTargets: -1 })).toThrow(/inProcessMaxTargets: -1; allowed: a whole number from 0 to 1000/);
+  });
+
   it('rejects an audit retention outside 1..36500 days', () => {
     expect(build({ auditRetentionDays: 0 })).toThrow(/auditRetentionDays: 0; allowed: a whole number of days from 1 to 36500/);
   });
