@@ -7,7 +7,7 @@
 # Each step runs only when needed, so a second run goes straight to the job:
 #   - Node 24 and the packages: scripts/setup.sh, when node_modules has not been installed or the
 #     machine's Node is older than 24 and .tools/node is missing;
-#   - the services (Docker, HAProxy, nginx, Redis): scripts/test-services.sh, when .test-services.env
+#   - the services (Docker, HAProxy, nginx, Redis, Prometheus): scripts/test-services.sh, when .test-services.env
 #     is missing or a service it names does not answer (it reuses whatever is already up);
 #   - then the job runs with .tools/node/bin first on PATH (when present) and the settings exported.
 set -euo pipefail
@@ -48,6 +48,9 @@ services_answer() {
       *) timeout 3 bash -c 'exec 3<>"/dev/tcp/${0%:*}/${0##*:}"' "$HAPROXY_RUNTIME" 2>/dev/null || exit 1 ;;
     esac
     if [ -n "${NGINX_URL:-}" ]; then timeout 3 bash -c 'h=${0#http://}; h=${h%%/*}; exec 3<>"/dev/tcp/${h%:*}/${h##*:}"' "$NGINX_URL" 2>/dev/null || exit 1; fi
+    # Settings written before Prometheus joined the services lack PROMETHEUS_URL: start it then.
+    [ -n "${PROMETHEUS_URL:-}" ] || exit 1
+    timeout 3 bash -c 'h=${0#http://}; h=${h%%/*}; exec 3<>"/dev/tcp/${h%:*}/${h##*:}"' "$PROMETHEUS_URL" 2>/dev/null || exit 1
   )
 }
 if ! services_answer; then

@@ -39,6 +39,7 @@ if [ "${1:-}" = "stop" ]; then
   }
   # nginx's container and load balancers talk to dockerd: stop the front-ends first, dockerd last.
   stop_pidfile "$STATE/nginx/nginx.pid" nginx
+  stop_pidfile "$STATE/prometheus/prometheus.pid" prometheus
   stop_pidfile "$STATE/haproxy/haproxy.pid" haproxy
   for file in "$STATE"/redis/redis-*.pid; do stop_pidfile "$file" redis-server; done
   stop_pidfile "$STATE/docker.pid" dockerd
