@@ -93,8 +93,10 @@ describe('Autoscaler construct, fully configured', () => {
 
   it('seals recorded container environments with the given key: GenerateDataKey and Decrypt on it only, its ARN in the environment', () => {
     // Assess
+    // One statement per role (the function role and the fan-out worker role), each with exactly these two.
     const onKey = identityStatements(template).filter((s) => asList(s.Action).some((a) => a.startsWith('kms:')) && JSON.stringify(s.Resource).includes(specKeyArn));
-    expect(onKey.flatMap((s) => asList(s.Action)).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
+    expect(onKey).toHaveLength(2);
+    for (const statement of onKey) expect(asList(statement.Action).sort()).toEqual(['kms:Decrypt', 'kms:GenerateDataKey']);
     for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) expect(fn.Properties.Environment.Variables.SPEC_KMS_KEY_ID).toBe(specKeyArn);
   });
 
@@ -142,13 +144,16 @@ describe('Autoscaler construct, fully configured', () => {
 
   it('regression: grants ElastiCache describe in every region policies may name (elastiCacheRegions), not only the stack\'s', () => {
     // Assess
+    // One statement per role (the function role and the fan-out worker role), the same on both.
     const statements = statementsWithAction(template, 'elasticache:DescribeReplicationGroups');
-    expect(statements).toHaveLength(1);
-    const resources = asList(statements[0]!.Resource).map((r) => JSON.stringify(r));
-    expect(resources).toHaveLength(4);
-    for (const r of ['eu-west-1', 'us-east-1']) {
-      expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:cluster:*`))).toHaveLength(1);
-      expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:replicationgroup:*`))).toHaveLength(1);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) {
+      const resources = asList(statement.Resource).map((r) => JSON.stringify(r));
+      expect(resources).toHaveLength(4);
+      for (const r of ['eu-west-1', 'us-east-1']) {
+        expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:cluster:*`))).toHaveLength(1);
+        expect(resources.filter((arn) => arn.includes(`:elasticache:${r}:${account}:replicationgroup:*`))).toHaveLength(1);
+      }
     }
   });
 
@@ -214,12 +219,15 @@ describe('Autoscaler construct, fully configured', () => {
 
   it('queries only the AMP workspace named in the endpoints (aps:QueryMetrics from the prometheus descriptor)', () => {
     // Assess
+    // One statement per role (the function role and the fan-out worker role), the same on both.
     const statements = statementsWithAction(template, 'aps:QueryMetrics');
-    expect(statements).toHaveLength(1);
-    expect(asList(statements[0]!.Action)).toEqual(['aps:QueryMetrics']);
-    expect(asList(statements[0]!.Resource).map((r) => JSON.stringify(r))).toEqual([
-      JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:aps:us-west-2:${account}:workspace/${ampWorkspaceId}`]] }),
-    ]);
+    expect(statements).toHaveLength(2);
+    for (const statement of statements) {
+      expect(asList(statement.Action)).toEqual(['aps:QueryMetrics']);
+      expect(asList(statement.Resource).map((r) => JSON.stringify(r))).toEqual([
+        JSON.stringify({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:aps:us-west-2:${account}:workspace/${ampWorkspaceId}`]] }),
+      ]);
+    }
   });
 
   it('grantReadAudit and grantManagePolicies give an operator role reads of the audit and the policy calls, nothing more', () => {
