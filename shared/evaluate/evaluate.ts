@@ -6,6 +6,7 @@
 import { buildRecord } from '../audit/build.ts';
 import type { AuditRecord } from '../audit/record.ts';
 import type { MetricSource } from '../plugins/types.ts';
+import { isBatchedSource } from '../plugins/catalog.ts';
 import { load } from '../plugins/registry.ts';
 import { targetKey } from '../policy/schema.ts';
 import { limitsFor } from '../reconcile/deadline.ts';
@@ -43,6 +44,8 @@ export async function evaluate(
     async (source, requests, signal) => (await load<MetricSource>('metricSources', source, options.registry)).fetch(requests, { endpoints: options.endpoints, signal, ...(options.getSecret ? { getSecret: options.getSecret } : {}) }),
     { fetchTimeoutMs: limitsFor([], { ...(options.readTimeoutMs !== undefined ? { readTimeoutMs: options.readTimeoutMs } : {}), ...(options.targetTimeoutMs !== undefined ? { targetTimeoutMs: options.targetTimeoutMs } : {}) }).readMs },
   );
+  // Sources that answer many requests in one call regardless of the targets: asked for up front.
+  batcher.prefetch(jobs.flatMap((job) => job.policies.flatMap(({ policy }) => policy.metrics.filter((m) => isBatchedSource(m.source)).map((metric) => ({ key: `${policy.id}/${metric.id}`, metric })))));
   const recordsByTarget = new Map<string, AuditRecord[]>();
   await runBounded(jobs, Math.max(1, options.parallelism ?? defaultParallelism), async (job) => {
     recordsByTarget.set(job.key, await reconcileTarget(job, { state: stores.state, audit: stores.audit, options, trigger, batcher, now, log }));

@@ -43,6 +43,11 @@ export function endpointKindNamed(kind: string): EndpointKind<string, any> | und
   return endpointKinds.find((k) => k.kind === kind);
 }
 
+/** Whether a metric source reads many requests in one call, independent of the targets (see MetricSourceDescriptor.batched). */
+export function isBatchedSource(source: string): boolean {
+  return metricSourceCatalog.some((d) => d.source === source && 'batched' in d && d.batched === true);
+}
+
 export function targetDescriptorOf(type: string): (typeof targetCatalog)[number] | undefined {
   return targetCatalog.find((d) => d.type === type);
 }

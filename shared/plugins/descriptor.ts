@@ -56,6 +56,12 @@ export interface MetricSourceDescriptor<S extends z.ZodMiniType = z.ZodMiniType>
   /** The `metrics[]` shapes this source accepts, in the order the policy schema's union lists them. */
   readonly schemas: readonly S[];
   readonly endpointKind?: EndpointKind<string, any>;
+  /**
+   * One call answers many requests and no request depends on the target's state (CloudWatch's
+   * GetMetricData takes 500): an evaluation sends all of them up front, in as few calls as the
+   * limit allows, while the targets are still being read.
+   */
+  readonly batched?: boolean;
   /** IAM the functions need whatever the configuration (e.g. cloudwatch:GetMetricData). */
   iam?(ctx: IamContext): IamStatement[];
   readonly load: () => Promise<MetricSource<any>>;

@@ -64,3 +64,36 @@ describe('MetricBatcher: batches what is ready, never waits for a slow target', 
     expect(results.get('t/redis')).toEqual({ error: 'redis: timed out after 50 ms' });
   });
 });
+
+describe('MetricBatcher.prefetch: batched sources asked for up front, while the targets are read', () => {
+  it('sends every prefetched request at once in full calls of 500, and targets asking later are answered from them without another call', async () => {
+    // Prepare: 700 CloudWatch requests of 7 targets; the targets ask one by one, far apart.
+    const calls: Array<{ source: string; keys: string[] }> = [];
+    const batcher = new MetricBatcher(recordingFetch(calls), { fetchTimeoutMs: 5_000, lingerMs: 0 });
+    const perTarget = Array.from({ length: 7 }, (_, t) => Array.from({ length: 100 }, (_, i) => request(`t${t}/${i}`)));
+    // Act
+    batcher.prefetch(perTarget.flat());
+    const answers = [];
+    for (const requests of perTarget) {
+      batcher.join();
+      answers.push(await batcher.fetch(requests, new AbortController().signal));
+    }
+    // Assess: two calls (500 + 200), none per target.
+    expect(calls.map((c) => c.keys.length)).toEqual([maxRequestsPerCall, 200]);
+    expect(answers.map((a) => a.size)).toEqual([100, 100, 100, 100, 100, 100, 100]);
+  });
+
+  it('a request whose metric is not the prefetched one (same key) is fetched on its own, not answered with the other metric', async () => {
+    // Prepare
+    const calls: Array<{ source: string; keys: string[] }> = [];
+    const batcher = new MetricBatcher(recordingFetch(calls), { fetchTimeoutMs: 5_000, lingerMs: 0 });
+    batcher.prefetch([request('p/m')]);
+    const changed: MetricRequest = { key: 'p/m', metric: { id: 'p/m', source: 'cloudwatch', name: 'Other' } as unknown as MetricRequest['metric'] };
+    batcher.join();
+    // Act
+    const result = await batcher.fetch([changed], new AbortController().signal);
+    // Assess
+    expect(result.get('p/m')).toEqual({ value: 1, timestamp: 0 });
+    expect(calls.map((c) => c.keys)).toEqual([['p/m'], ['p/m']]);
+  });
+});

@@ -67,6 +67,7 @@ export const CloudWatchExpression = z
 
 export const cloudWatchDescriptor = {
   source: 'cloudwatch',
+  batched: true,
   schemas: [CloudWatchMetric, CloudWatchExpression],
   iam: () => [
     {

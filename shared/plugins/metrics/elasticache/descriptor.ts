@@ -44,6 +44,7 @@ export const ElastiCacheMetric = z
 
 export const elastiCacheDescriptor = {
   source: 'elasticache',
+  batched: true,
   schemas: [ElastiCacheMetric],
   iam: (ctx) => [
     {
