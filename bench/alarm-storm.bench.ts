@@ -1,5 +1,5 @@
 /**
- * Alarm storm with concurrent schedule ticks, old evaluation core (before issue 9) beside the new
+ * Alarm storm with concurrent schedule ticks, old evaluation core (one pass with barriers between phases) beside the new
  * one, in one run, on the same storm: 1,000 SNS deliveries over 50 targets (20% redeliveries of an
  * earlier message, half of them right behind it), spread over 20 simulated minutes; every simulated
  * minute a schedule tick evaluates all 50 targets at the same time as that minute's deliveries
@@ -155,7 +155,7 @@ export default async function alarmStorm(): Promise<void> {
   console.log(
     `${deliveries} deliveries (${Math.round(duplicateShare * 100)}% redeliveries) over ${targets} targets in ${minutes} simulated minutes, a schedule tick every minute concurrent with the deliveries (${concurrency} at a time); step scaling +2 with a ${cooldownSeconds} s cooldown; ${Math.round(auditFailureShare * 100)}% of audit puts refused; dynalite in-process, in-memory target\n`,
   );
-  const row = (metric: string, pick: (r: typeof before) => number | string) => ({ metric, 'before issue 9': pick(before), 'per-target reconcile': pick(after) });
+  const row = (metric: string, pick: (r: typeof before) => number | string) => ({ metric, 'previous core (one pass, phase barriers)': pick(before), 'per-target reconcile': pick(after) });
   printTable([
     row('scale actions taken', (r) => r.actions),
     row('double actions inside a cooldown (goal 0)', (r) => r.doubleActions),

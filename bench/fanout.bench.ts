@@ -152,7 +152,7 @@ export default async function fanoutBench(): Promise<void> {
   const rows: Array<Record<string, string | number>> = [];
   for (const [engine, run] of [
     ['fan-out (SQS + workers)', runFanout],
-    ['single Lambda (today)', runSingleLambda],
+    ['single Lambda (one shard, no queue)', runSingleLambda],
   ] as const) {
     const withFaults = await run(faulty);
     const noFaults = await run(clean);
