@@ -1,7 +1,7 @@
 /**
  * The simulator on the two real traces: the HPA baseline, plain steps (examples/seed-steps.yaml),
- * the reactive default (examples/recommended.yaml) and the recommended envelope default
- * (examples/recommended-envelope.yaml), side by side from one run, with the best points an
+ * a reactive policy (examples/reactive.yaml) and the recommended default, the envelope rule
+ * (examples/recommended.yaml), side by side from one run, with the best points an
  * independent search found under the same model as reference. Ratios are against the HPA baseline on
  * the same trace (below 1 is better for under-provisioned minutes and replica-minutes).
  *
@@ -57,8 +57,8 @@ async function examplePolicy(file: string): Promise<Policy> {
 export default async function simulatorBench(): Promise<void> {
   const traces = traceFiles(tracesDirectory());
   const plainSteps = await examplePolicy('seed-steps.yaml');
+  const reactive = await examplePolicy('reactive.yaml');
   const recommended = await examplePolicy('recommended.yaml');
-  const envelope = await examplePolicy('recommended-envelope.yaml');
 
   const rows: Array<Record<string, string | number>> = [];
   for (const trace of traces) {
@@ -67,8 +67,8 @@ export default async function simulatorBench(): Promise<void> {
     const candidates: Array<[string, Policy]> = [
       ['HPA baseline (70% of C)', hpaBaseline(trace.perReplica)],
       ['plain steps (seed-steps.yaml)', rescalePolicy(plainSteps, factor)],
-      ['reactive default (recommended.yaml)', rescalePolicy(recommended, factor)],
-      ['recommended: envelope (recommended-envelope.yaml)', rescalePolicy(envelope, factor)],
+      ['reactive (reactive.yaml)', rescalePolicy(reactive, factor)],
+      ['recommended default: envelope (recommended.yaml)', rescalePolicy(recommended, factor)],
     ];
 
     let hpa: SimulationSummary | undefined;

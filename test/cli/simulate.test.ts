@@ -73,9 +73,9 @@ describe('autoscaler simulate', () => {
   });
 
   it('warns on stderr (keeping --json clean) when a target rule aims far from --per-replica and --written-for is not given', () => {
-    // Act: examples/recommended.yaml aims at 900 per replica; C = 25 is 36x smaller.
-    const unscaled = autoscaler('simulate', '--policy', 'examples/recommended.yaml', '--trace', trace, '--per-replica', '25', '--json');
-    const rescaled = autoscaler('simulate', '--policy', 'examples/recommended.yaml', '--trace', trace, '--per-replica', '25', '--written-for', '1000', '--json');
+    // Act: examples/reactive.yaml aims at 900 per replica; C = 25 is 36x smaller.
+    const unscaled = autoscaler('simulate', '--policy', 'examples/reactive.yaml', '--trace', trace, '--per-replica', '25', '--json');
+    const rescaled = autoscaler('simulate', '--policy', 'examples/reactive.yaml', '--trace', trace, '--per-replica', '25', '--written-for', '1000', '--json');
     // Assess
     expect(unscaled.status).toBe(0);
     expect(unscaled.stderr).toContain("the policy's target rule aims at 900 per replica but --per-replica is 25 (36x apart)");
