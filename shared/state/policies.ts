@@ -105,22 +105,8 @@ export class PolicyStore {
 
   /** Every stored policy, by id, valid or not (one Query over the policies partition, paged). */
   async entries(): Promise<PolicyEntry[]> {
-    const records: PolicyEntry[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
-          ExpressionAttributeValues: { ':pk': listPartition, ':prefix': 'policy#' },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) records.push(fromItem(item as PolicyItem));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return records;
+    const items = await this.#queryAll('pk = :pk AND begins_with(sk, :prefix)', { ':pk': listPartition, ':prefix': 'policy#' });
+    return items.map((item) => fromItem(item as unknown as PolicyItem));
   }
 
   /**
@@ -130,23 +116,10 @@ export class PolicyStore {
   async listIndex(): Promise<IndexEntry[]> {
     const entries: IndexEntry[] = [];
     let complete = false;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': indexPartition },
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        if (item.sk === indexCompleteKey.sk) complete = true;
-        else entries.push({ id: String(item.id), version: Number(item.version), target: String(item.target), alarms: (item.alarms as string[] | undefined) ?? [], cloudWatchQueries: Number(item.cloudWatchQueries ?? 0) });
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
+    for (const item of await this.#queryAll('pk = :pk', { ':pk': indexPartition })) {
+      if (item.sk === indexCompleteKey.sk) complete = true;
+      else entries.push({ id: String(item.id), version: Number(item.version), target: String(item.target), alarms: (item.alarms as string[] | undefined) ?? [], cloudWatchQueries: Number(item.cloudWatchQueries ?? 0) });
+    }
     if (complete) return entries.sort((a, b) => a.id.localeCompare(b.id));
     // Not indexed yet (policies written before the index existed): derive it from the full list,
     // without writing (the dispatcher may only read this table); `policy apply` completes it.
@@ -291,6 +264,20 @@ export class PolicyStore {
 
   async #deleteIndexEntry(id: string): Promise<void> {
     await this.#doc.send(new DeleteCommand({ TableName: this.tableName, Key: { pk: indexPartition, sk: policySortKey(id) } }));
+  }
+
+  /** Every item of one key condition, following the pages (consistent reads). */
+  async #queryAll(keyCondition: string, values: Record<string, unknown>): Promise<Array<Record<string, unknown>>> {
+    const items: Array<Record<string, unknown>> = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({ TableName: this.tableName, KeyConditionExpression: keyCondition, ExpressionAttributeValues: values, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return items;
   }
 
   /** The highest version ever written of the policy (0: never written). */
