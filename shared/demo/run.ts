@@ -176,9 +176,10 @@ export async function runDemo(settings: DemoSettings, options: DemoOptions): Pro
     const records = (await stores.audit.list({ target: key, order: 'oldest' })).filter((r) => Date.parse(r.startedAt) >= startedAt - 60_000);
     const stats = load.stats();
     const timeline = replicaTimeline(records, startedAt, first[0]?.currentReplicas ?? 1);
-    const runRecords = records.filter((r) => Date.parse(r.startedAt) >= startedAt);
     return {
-      summary: summarize(runRecords, timeline, stats.sentPerSecond, stats.failed, demoModel.perReplica, demoModel.tolerance),
+      // Actions counted over the records the audit table shows (this service's, from its first
+      // evaluation on), so the summary and the table agree even when that first evaluation acted.
+      summary: summarize(records, timeline, stats.sentPerSecond, stats.failed, demoModel.perReplica, demoModel.tolerance),
       records,
       failures: stats.failures,
       interrupted,
