@@ -115,7 +115,8 @@ describeWithServices('nginx-log metric source (real nginx in a container on the 
 
   beforeAll(async () => {
     const network = await docker.getNetwork(process.env.TEST_NETWORK!).inspect();
-    const gateway = (network.IPAM.Config[0] as { Gateway: string }).Gateway;
+    const gateway = network.IPAM?.Config?.[0]?.Gateway;
+    if (!gateway) throw new Error(`network ${process.env.TEST_NETWORK} has no gateway`);
     // The upstream runs in this process on the bridge's host side; `?delay=ms` holds the response.
     upstream = await startMember('upstream', 0, gateway);
     const conf = [
