@@ -239,6 +239,19 @@ describeWithServices('nginx-log metric source (real nginx in a container on the 
     expect((result.get('web/newest') as { value: number }).value).toBeGreaterThanOrEqual(300);
   });
 
+  it('a read larger than the byte bound (4 KiB per line asked for) is cut off and is an error naming the limit', async () => {
+    // Prepare: one line in nginx's combined format carrying a 6 KB URI (under nginx's 8 KB header buffer).
+    await nginxLogSource.fetch([request('web/bounded', { maxLines: 1 })], ctx);
+    const logged = await send([`/combined?pad=${'x'.repeat(6000)}`]);
+
+    // Act
+    const result = await nginxLogSource.fetch([request('web/bounded', { maxLines: 1 })], ctx);
+
+    // Assert
+    expect(Buffer.byteLength(logged[0]!)).toBeGreaterThan(6000);
+    expect(result.get('web/bounded')).toEqual({ error: expect.stringMatching(new RegExp(`the last 1 log lines of container "${containerName}" are more than 4096 bytes .*not the documented access-log format`)) });
+  });
+
   it('a missing container is an error naming it and the Docker endpoint', async () => {
     // Act
     const result = await nginxLogSource.fetch([request('web/mean', { container: 'no-such-nginx' })], ctx);

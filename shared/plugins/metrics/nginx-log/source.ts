@@ -11,7 +11,8 @@
  * log_format is wrong), not a missing value.
  *
  * Bounded: at most `maxLines` lines (Docker's `tail`: the newest, when the interval had more) and
- * `maxLogBytes` bytes per read; a larger answer is an error naming the limit.
+ * `maxBytesPerLine` bytes per line asked for (`maxLogBytes` in all) per read; a larger answer is cut
+ * off and is an error naming the limit.
  */
 import type { IncomingMessage } from 'node:http';
 import type * as z from 'zod/mini';
@@ -23,7 +24,13 @@ import type { NginxLogMetric } from './descriptor.ts';
 
 type Metric = z.output<typeof NginxLogMetric>;
 
-/** The most bytes one read takes from Docker (100 000 lines of ~160 bytes). */
+/**
+ * Bytes one read may take per line asked for (Docker's 8-byte frame header and 31-byte timestamp
+ * included): the documented format is under 100 bytes, so 4 KiB leaves room for added fields,
+ * while a log of much longer lines is not the documented format and is refused, not buffered.
+ */
+export const maxBytesPerLine = 4096;
+/** The most bytes one read takes from Docker, whatever maxLines says. */
 export const maxLogBytes = 16_000_000;
 
 interface Baseline {
@@ -52,14 +59,18 @@ async function readLogs(host: DockerHost, container: string, query: { since?: st
       ),
     ),
   );
+  const limit = Math.min(maxLogBytes, query.tail * maxBytesPerLine);
   const chunks: Buffer[] = [];
   let bytes = 0;
   try {
     for await (const chunk of response as AsyncIterable<Buffer>) {
       bytes += chunk.length;
-      if (bytes > maxLogBytes) {
+      if (bytes > limit) {
         response.destroy();
-        throw new Error(`${host.label}: the logs of container "${container}" are larger than ${maxLogBytes} bytes in one read; lower maxLines`);
+        throw new Error(
+          `${host.label}: the last ${query.tail} log lines of container "${container}" are more than ${limit} bytes ` +
+            `(at most ${maxBytesPerLine} per line, ${maxLogBytes} per read): not the documented access-log format, or lower maxLines`,
+        );
       }
       chunks.push(chunk);
     }
