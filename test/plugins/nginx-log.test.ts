@@ -197,8 +197,11 @@ describeWithServices('nginx-log metric source (real nginx in a container on the 
     // Act
     const idle = await nginxLogSource.fetch([request('web/mean')], ctx);
     const logged = await send(['/json?delay=250']);
-    const next = await nginxLogSource.fetch([request('web/mean', { field: 'upstream_response_time' })], ctx);
+    // A request without a baseline read together with one that has one (a policy added meanwhile).
+    const next = await nginxLogSource.fetch([request('web/mean', { field: 'upstream_response_time' }), request('web/added')], ctx);
     const nextSameKey = await nginxLogSource.fetch([request('web/mean')], ctx);
+    const afterAdded = await send(['/slow?delay=120']);
+    const added = await nginxLogSource.fetch([request('web/added')], ctx);
 
     // Assert
     expect(idle.get('web/mean')).toBeUndefined();
@@ -207,6 +210,8 @@ describeWithServices('nginx-log metric source (real nginx in a container on the 
     expect(upstreamMs).toBeGreaterThanOrEqual(250);
     expect((next.get('web/mean') as { value: number }).value).toBeCloseTo(upstreamMs, 6);
     expect(nextSameKey.get('web/mean')).toBeUndefined();
+    expect(next.get('web/added')).toBeUndefined();
+    expect((added.get('web/added') as { value: number }).value).toBeCloseTo(loggedSeconds(afterAdded, 'request_time')[0]! * 1000, 6);
   });
 
   it('a line in another format is skipped and counted; an interval of only such lines is an error naming the format', async () => {
