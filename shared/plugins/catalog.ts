@@ -11,6 +11,7 @@ import { traefikLoadBalancerDescriptor } from './loadbalancers/traefik/descripto
 import { cloudWatchDescriptor } from './metrics/cloudwatch/descriptor.ts';
 import { elastiCacheDescriptor } from './metrics/elasticache/descriptor.ts';
 import { haproxyMetricDescriptor } from './metrics/haproxy/descriptor.ts';
+import { nginxLogMetricDescriptor } from './metrics/nginx-log/descriptor.ts';
 import { prometheusMetricDescriptor } from './metrics/prometheus/descriptor.ts';
 import { redisMetricDescriptor } from './metrics/redis/descriptor.ts';
 import { scrapeMetricDescriptor } from './metrics/scrape/descriptor.ts';
@@ -24,6 +25,7 @@ export const metricSourceCatalog = [
   redisMetricDescriptor,
   prometheusMetricDescriptor,
   scrapeMetricDescriptor,
+  nginxLogMetricDescriptor,
 ] as const;
 
 export const targetCatalog = [dockerTargetDescriptor, kubernetesTargetDescriptor] as const;

@@ -19,11 +19,11 @@ describe('autoscaler validate', () => {
     const { status, stdout } = autoscaler(
       'validate', 'examples/web-haproxy.yaml', 'examples/sidekiq-elasticache.yaml', 'examples/seed-steps.yaml', 'examples/alarm-step-scaling.yaml',
       'examples/prometheus-requests.yaml', 'examples/haproxy-response-time.yaml', 'examples/traefik-response-time.yaml', 'examples/envoy-response-time.yaml',
-      'examples/traefik-response-time-scrape.yaml', 'examples/envoy-response-time-scrape.yaml',
+      'examples/traefik-response-time-scrape.yaml', 'examples/envoy-response-time-scrape.yaml', 'examples/nginx-response-time.yaml',
     );
 
     // Assess
-    expect(stdout.trim()).toBe('ok: 10 policies in 10 files');
+    expect(stdout.trim()).toBe('ok: 11 policies in 11 files');
     expect(status).toBe(0);
   });
 
