@@ -6,7 +6,7 @@
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
-import type { SpecStore } from './targets/docker/spec-store.ts';
+import type { Sealed } from '../state/sealing.ts';
 import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
 
 /** What every plug-in call gets: configuration and a way to give up. */
@@ -16,9 +16,10 @@ export interface PluginContext {
   readonly signal: AbortSignal;
   /** Fetches a secret (Secrets Manager in AWS; absent locally, where TLS material comes from files). */
   readonly getSecret?: (secretId: string) => Promise<string>;
-  /** Durable recorded container specs (Docker availability); absent → kept in memory by the target. */
-  readonly specStore?: SpecStore;
-  /** Plug-in state, one namespace per plug-in (shared/plugins/state.ts); absent → process-wide memory. */
+  /**
+   * Plug-in state, one namespace per plug-in (shared/plugins/state.ts): durable where the evaluation
+   * has a durable store (the state table, shared/state/plugin-state.ts); absent → process-wide memory.
+   */
   readonly state?: PluginStateStore;
 }
 
@@ -27,7 +28,23 @@ export interface PluginState {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`, with its value (e.g. all recorded containers of one service). */
+  list(prefix: string): Promise<ReadonlyMap<string, unknown>>;
+  /** Seals what must not be stored readable (a container's environment): store the sealed form instead. */
+  readonly secrets: PluginSecrets;
 }
+
+/**
+ * Envelope encryption bound to the deployment's key (KMS in AWS, a local key file for `autoscaler
+ * local`) and to `context` plus the plug-in's namespace, so a sealed value copied elsewhere does not open.
+ */
+export interface PluginSecrets {
+  seal(plaintext: string, context: Readonly<Record<string, string>>): Promise<SealedSecret>;
+  open(sealed: SealedSecret, context: Readonly<Record<string, string>>): Promise<string>;
+}
+
+/** A sealed value as stored (shared/state/sealing.ts); opaque to plug-ins. */
+export type SealedSecret = Sealed;
 
 export interface PluginStateStore {
   namespace(name: string): PluginState;

@@ -386,7 +386,7 @@ class TargetRun {
       endpoints: options.endpoints,
       signal,
       ...(options.getSecret ? { getSecret: options.getSecret } : {}),
-      ...(options.specStore ? { specStore: options.specStore } : {}),
+      ...(options.pluginState ? { state: options.pluginState } : {}),
     };
   }
 

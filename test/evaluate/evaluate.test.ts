@@ -4,7 +4,9 @@ import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
 import type { EvaluationOptions, StoredPolicy } from '../../shared/evaluate/types.ts';
 import { withOverrides } from '../../shared/plugins/registry.ts';
-import type { LoadBalancerFactory, ScaleRequest } from '../../shared/plugins/types.ts';
+import { stateOf } from '../../shared/plugins/state.ts';
+import type { MemoryTargetSpec } from '../../shared/plugins/targets/memory/descriptor.ts';
+import type { LoadBalancerFactory, PluginContext, ScaleRequest } from '../../shared/plugins/types.ts';
 import { Policy } from '../../shared/policy/schema.ts';
 import { startTestStores, type TestStores } from '../state/setup.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from './fakes.ts';
@@ -95,6 +97,23 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
       { call: 'ensureAvailability', loadBalancer: 'haproxy' },
       { call: 'reconcile', loadBalancer: 'haproxy' },
     ]);
+  });
+
+  it('plug-ins get the evaluation\'s durable state: what a target records in its namespace is in the state table afterwards', async () => {
+    // Prepare: a target that remembers, in its own namespace, which service it last described.
+    class RecordingTarget extends MemoryTarget {
+      override async describe(request: ScaleRequest<MemoryTargetSpec>, ctx: PluginContext) {
+        await stateOf(ctx, 'recording-target').set(`seen/${request.target.name}`, { replicas: this.replicasOf(request.target) });
+        return super.describe(request, ctx);
+      }
+    }
+    const recording = new RecordingTarget();
+    const p = stored();
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 0);
+    // Act
+    await evaluate([p], { type: 'schedule', id: 'tick-state' }, db.stores, { ...options, registry: memoryRegistry(recording, metrics) });
+    // Assess
+    expect(await db.stores.pluginState.namespace('recording-target').get(`seen/${p.key.split('/')[1]}`)).toEqual({ replicas: 1 });
   });
 
   it('fetches metrics once per source for all targets, and records NotScaled with the reason', async () => {

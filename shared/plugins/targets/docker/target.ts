@@ -22,13 +22,9 @@ import type { AvailabilityAction, LoadBalancerPlugin, Member, PluginContext, Sca
 import { targetKey, type DockerTarget } from '../../../policy/schema.ts';
 import { call, dockerHost, type DockerHost } from './client.ts';
 import { memberOf, servicePort } from './members.ts';
-import { MemorySpecStore, type SpecStore } from './spec-store.ts';
+import { stateOf } from '../../state.ts';
+import { stateSpecStore, type SpecStore } from './spec-store.ts';
 import { MANAGED_LABEL, SERVICE_LABEL, cloneName, cloneSpec, compareCreated, containerName, specFromInspect, type ContainerSpec } from './spec.ts';
-
-/** The plug-in context, plus where recorded specs live (absent: a process-wide in-memory store). */
-export interface DockerPluginContext extends PluginContext {
-  readonly specStore?: SpecStore;
-}
 
 /** A scale step that did not fully succeed; `details` say what was created, removed and what failed. */
 export class DockerScaleError extends Error {
@@ -40,7 +36,6 @@ export class DockerScaleError extends Error {
   }
 }
 
-const processSpecStore = new MemorySpecStore();
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 
@@ -234,8 +229,9 @@ async function recordOriginals(store: SpecStore, key: string, infos: readonly Do
   }
 }
 
+/** Recorded specs live in the target's own plug-in state namespace (durable where the evaluation has a durable store). */
 function specStoreOf(ctx: PluginContext): SpecStore {
-  return (ctx as DockerPluginContext).specStore ?? processSpecStore;
+  return stateSpecStore(stateOf(ctx, 'docker'));
 }
 
 // ---------------------------------------------------------------- scale out / in
