@@ -119,6 +119,16 @@ export interface ScaleTarget<T extends Target = Target> {
   ensureAvailability?(request: ScaleRequest<T>, ctx: PluginContext): Promise<AvailabilityAction[]>;
   /** Docker only: re-register running containers with the load balancer and sweep orphans; returns what changed. */
   reconcile?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The members a load balancer should hold now (running, ready replicas with an address), when the
+   * target knows them (descriptor capability `members`).
+   */
+  members?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Member[]>;
+  /**
+   * Reaching into the containers on the target's host (descriptor capability `containers`): for a
+   * load balancer that runs there (nginx in a container) or reads what its members declare (Traefik's labels).
+   */
+  containers?(target: T, ctx: PluginContext): ContainerAccess;
   /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
   release?(): Promise<void>;
 }
@@ -133,6 +143,31 @@ export interface Member {
   readonly port: number;
 }
 
+/** Commands and files inside containers on one target's host, bound to the call's context. */
+export interface ContainerAccess {
+  /** What errors name, e.g. `docker endpoint "edge-1"`. */
+  readonly label: string;
+  /** The container's labels. */
+  labels(container: string): Promise<Readonly<Record<string, string>>>;
+  /** Runs a command in the running container: its exit code and its output (stdout and stderr together). */
+  exec(container: string, command: readonly string[]): Promise<{ exitCode: number; output: string }>;
+  /** A tar archive of `path` in the container; undefined when the path does not exist. */
+  getArchive(container: string, path: string): Promise<Buffer | undefined>;
+  /** Extracts a tar archive into `directory` in the container. */
+  putArchive(container: string, directory: string, archive: Buffer): Promise<void>;
+}
+
+/** What a load balancer may use of its target: the target plug-in's capabilities, bound to the policy's target. */
+export interface TargetAccess {
+  /** Present when the target runs containers a load balancer can reach into (ScaleTarget.containers). */
+  readonly containers?: ContainerAccess;
+}
+
+/** The access a target plug-in offers a load balancer for `target` (what the plug-in implements, nothing more). */
+export function targetAccess<T extends Target>(plugin: ScaleTarget<T>, target: T, ctx: PluginContext): TargetAccess {
+  return plugin.containers ? { containers: plugin.containers(target, ctx) } : {};
+}
+
 export interface LoadBalancerPlugin {
   readonly type: LoadBalancerSpec['type'];
   /** Adds members and enables them (health checks on). */
@@ -145,8 +180,13 @@ export interface LoadBalancerPlugin {
 
 export interface LoadBalancerFactory<S extends LoadBalancerSpec = LoadBalancerSpec> {
   readonly type: S['type'];
-  /** Binds the policy's load balancer spec (and its target, e.g. for nginx's container) to a plug-in instance. */
-  create(spec: S, target: Target, ctx: PluginContext): LoadBalancerPlugin;
+  /**
+   * Binds the policy's load balancer spec to a plug-in instance. `target` names the members' target
+   * (HAProxy prefixes its server names with it); `access` is what the target's plug-in offers
+   * (nginx and Traefik need its container access; absent: nothing), so no load balancer imports a
+   * target's client.
+   */
+  create(spec: S, target: Target, ctx: PluginContext, access?: TargetAccess): LoadBalancerPlugin;
   /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
   release?(): Promise<void>;
 }

@@ -11,7 +11,7 @@
  *   pk "alarm#<alarmName>", sk "policy#<id>"  one binding per (alarm, policy): an alarm finds its policies with one
  *                                          Query plus one BatchGet, however many policies exist.
  *
- * state (pk, sk), every item expiring through `expiresAt` (epoch seconds)
+ * state (pk, sk); leases, history and markers expire through `expiresAt` (epoch seconds), plug-in state does not
  *   pk "target#<targetKey>", sk "lease"     the target's lease: owner, leaseUntil (epoch ms), and while acting the
  *                                          pending `intent` (what is about to be done), cleared after the audit.
  *   pk "history#<policyId>", sk "behavior"  the policy's behavior history (stabilization, rate limits), with a version.

@@ -21,6 +21,7 @@ import type Docker from 'dockerode';
 import type { AvailabilityAction, LoadBalancerPlugin, Member, PluginContext, ScaleRequest, ScaleResult, ScaleTarget, TargetState } from '../../types.ts';
 import { targetKey, type DockerTarget } from '../../../policy/schema.ts';
 import { call, dockerHost, type DockerHost } from './client.ts';
+import { dockerContainerAccess } from './containers.ts';
 import { memberOf, servicePort } from './members.ts';
 import { stateOf } from '../../state.ts';
 import { stateSpecStore, type SpecStore } from './spec-store.ts';
@@ -339,6 +340,13 @@ async function scaleIn(host: DockerHost, request: Request, listed: readonly List
   return { replicas, details };
 }
 
+/** Load-balancer members of the running (and healthy, when they have a healthcheck) containers. */
+async function readyMembers(host: DockerHost, request: Request, listed: readonly Listed[], signal: AbortSignal): Promise<Member[]> {
+  const running = await Promise.all(listed.filter((c) => c.State === 'running').map((c) => inspect(host, c.Id, signal)));
+  const ready = running.filter((info) => info.State.Health === undefined || info.State.Health.Status === 'healthy');
+  return ready.flatMap((info) => memberOf(info, servicePort(request.policy.loadBalancer, info), host.publishedAddress) ?? []);
+}
+
 // ---------------------------------------------------------------- the plug-in
 
 export const dockerTarget: ScaleTarget<DockerTarget> = {
@@ -413,6 +421,16 @@ export const dockerTarget: ScaleTarget<DockerTarget> = {
     return actions;
   },
 
+  async members(request, ctx): Promise<Member[]> {
+    const host = await dockerHost(request.target.endpoint, ctx);
+    const listed = await listService(host, request.target.service, ctx.signal);
+    return readyMembers(host, request, listed, ctx.signal);
+  },
+
+  containers(target, ctx) {
+    return dockerContainerAccess(target.endpoint, ctx);
+  },
+
   async reconcile(request, ctx): Promise<Readonly<Record<string, unknown>>> {
     const { target } = request;
     const host = await dockerHost(target.endpoint, ctx);
@@ -431,9 +449,7 @@ export const dockerTarget: ScaleTarget<DockerTarget> = {
       else swept.push(listedName(orphan));
     }
 
-    const running = await Promise.all(listed.filter((c) => c.State === 'running').map((c) => inspect(host, c.Id, ctx.signal)));
-    const ready = running.filter((info) => info.State.Health === undefined || info.State.Health.Status === 'healthy');
-    const members = ready.flatMap((info) => memberOf(info, servicePort(request.policy.loadBalancer, info), host.publishedAddress) ?? []);
+    const members = await readyMembers(host, request, listed, ctx.signal);
     const loadBalancer = request.loadBalancer ? await request.loadBalancer.reconcile(members, ctx) : undefined;
     return {
       swept,

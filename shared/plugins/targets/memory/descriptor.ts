@@ -21,7 +21,7 @@ export const memoryTargetDescriptor = {
   type: 'memory',
   schema: MemoryTarget,
   // Labels set in-process stand in for a container's `autoscaler.*` labels; members get documentation addresses.
-  capabilities: { labelOverrides: true, members: true },
+  capabilities: { labelOverrides: true, members: true, containers: false },
   key: (target: z.output<typeof MemoryTarget>) => `memory/${target.name}`,
   load: async () => (await import('./target.ts')).memoryTarget,
 } as const satisfies TargetDescriptor<typeof MemoryTarget>;
