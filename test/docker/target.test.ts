@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dockerTarget, DockerScaleError } from '../../shared/plugins/targets/docker/target.ts';
+import type { DockerTarget } from '../../shared/policy/schema.ts';
 import { memoryPluginStateStore } from '../../shared/plugins/state.ts';
 import { describeWithServices } from '../support/services.ts';
 import {
@@ -277,6 +278,28 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     expect(names(await serviceContainers(service))).toEqual([template.Name.slice(1), stoppedOriginal.Name.slice(1)].sort());
     const ip = (await byName(template.Id)).NetworkSettings.Networks[network()]!.IPAddress;
     expect(lb.events).toEqual([{ op: 'reconcile', members: [{ name: template.Name.slice(1), address: ip, port: HTTP_PORT }], states: {} }]);
+  });
+
+  it('offers its capabilities to load balancers: members are the running containers at their network address; container access reads labels and reports a missing path as absent', async () => {
+    // Prepare
+    const service = serviceName('capabilities');
+    const template = await createTemplate(service);
+    await createTemplate(service, { start: false });
+    const policy = dockerPolicy(service);
+    const ctx = testContext();
+
+    // Act
+    const members = await dockerTarget.members!(scaleRequest(policy), ctx);
+    const access = dockerTarget.containers!(policy.target as DockerTarget, ctx);
+    const labels = await access.labels(template.Name.slice(1));
+    const missing = await access.getArchive(template.Name.slice(1), '/no/such/path');
+
+    // Assess
+    const ip = (await byName(template.Id)).NetworkSettings.Networks[network()]!.IPAddress;
+    expect(members).toEqual([{ name: template.Name.slice(1), address: ip, port: HTTP_PORT }]);
+    expect(access.label).toMatch(/^docker endpoint "local" \(unix:\/\//);
+    expect(labels['autoscaler.service']).toBe(service);
+    expect(missing).toBeUndefined();
   });
 
   it('leaves a freshly created clone alone (it may be another evaluation still starting it)', async () => {
