@@ -17,7 +17,8 @@ import { evaluate } from '../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../shared/evaluate/policies.ts';
 import type { EvaluationOptions, EvaluationTrigger, SelectedPolicy, StoredPolicy } from '../shared/evaluate/types.ts';
 import { startDynalite } from '../shared/local/dynalite.ts';
-import type { ScaleRequest } from '../shared/plugins/types.ts';
+import type { MemoryTargetSpec } from '../shared/plugins/targets/memory/descriptor.ts';
+import type { PluginContext, ScaleRequest } from '../shared/plugins/types.ts';
 import { Policy, targetKey } from '../shared/policy/schema.ts';
 import { documentClient, localClient, storesFor, type Stores } from '../shared/state/client.ts';
 import { createTables } from '../shared/state/create.ts';
@@ -67,9 +68,9 @@ type Evaluate = (policies: readonly SelectedPolicy[], trigger: EvaluationTrigger
 class TimedTarget extends MemoryTarget {
   readonly timed: Array<{ target: string; at: number; desired: number }> = [];
   clock = 0;
-  override async scale(request: ScaleRequest, desired: number) {
+  override async scale(request: ScaleRequest<MemoryTargetSpec>, desired: number, ctx: PluginContext) {
     this.timed.push({ target: targetKey(request.target), at: this.clock, desired });
-    return super.scale(request, desired);
+    return super.scale(request, desired, ctx);
   }
 }
 
@@ -137,7 +138,7 @@ async function run(label: string, evaluateWith: Evaluate, plan: Delivery[]) {
   let doubleActions = 0;
   let unrecorded = 0;
   for (let t = 0; t < targets; t++) {
-    const key = `docker/local/svc-${t}`;
+    const key = `memory/svc-${t}`;
     const calls = target.timed.filter((c) => c.target === key);
     for (let i = 1; i < calls.length; i++) if (calls[i]!.at - calls[i - 1]!.at < cooldownSeconds * 1000) doubleActions++;
     const recorded = (await stores.audit.list({ target: key })).filter((r) => r.action === 'scaleOut' || r.action === 'scaleIn');

@@ -12,7 +12,7 @@ import { startDynalite } from '../shared/local/dynalite.ts';
 import { showServersState } from '../shared/haproxy/runtime.ts';
 import { targetServerPrefix } from '../shared/plugins/loadbalancers/haproxy/loadbalancer.ts';
 import { defaultRegistry, load, withOverrides } from '../shared/plugins/registry.ts';
-import type { LoadBalancerFactory, MetricSource, PluginContext, ScaleRequest, ScaleTarget } from '../shared/plugins/types.ts';
+import { targetAccess, type LoadBalancerFactory, type MetricSource, type PluginContext, type ScaleRequest, type ScaleTarget } from '../shared/plugins/types.ts';
 import { Policy, type DockerTarget } from '../shared/policy/schema.ts';
 import { documentClient, localClient, storesFor } from '../shared/state/client.ts';
 import { createTables } from '../shared/state/create.ts';
@@ -117,7 +117,7 @@ export default async function reactionBench(): Promise<void> {
     const factory = await load<LoadBalancerFactory>('loadBalancers', 'haproxy', defaultRegistry);
     const scaleRequest = (parallelism: number): ScaleRequest<DockerTarget> => {
       const policy = benchPolicy(service, settings, parallelism) as Policy & { target: DockerTarget };
-      return { policy, target: policy.target, loadBalancer: factory.create(policy.loadBalancer!, policy.target, ctx) };
+      return { policy, target: policy.target, loadBalancer: factory.create(policy.loadBalancer!, policy.target, ctx, targetAccess(target, policy.target, ctx)) };
     };
 
     const template = await startTemplate(host, settings, service, 0);

@@ -30,6 +30,8 @@ const banner = [
 /** Packages left out of the bundle and loaded by dynamic import() only when a policy needs them. */
 export const lazyPackages = [
   '@kubernetes/client-node',
+  // Parses a kubeconfig (the Kubernetes target, local runs only: Lambda uses EKS endpoints); ~100 KiB a cold start need not parse.
+  'yaml',
   'dockerode',
   'ioredis',
   '@aws-sdk/client-elasticache',

@@ -11,17 +11,16 @@ import type { BehaviorHistory, Decision, MetricReading } from '../../shared/engi
 import { applyLabelOverrides } from '../../shared/policy/labels.ts';
 import { targetKey, type Policy } from '../../shared/policy/schema.ts';
 import { load } from '../../shared/plugins/registry.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, MetricSource, PluginContext, ScaleRequest, ScaleTarget, TargetState } from '../../shared/plugins/types.ts';
+import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, MetricSource, PluginContext, PluginStateStore, ScaleRequest, ScaleTarget, TargetState } from '../../shared/plugins/types.ts';
 import type { AuditStore } from '../../shared/state/audit.ts';
-import type { SpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
 import type { Intent, StateStore, StoredHistory } from '../../shared/state/state.ts';
 import type { EvaluationOptions, EvaluationResult, EvaluationTrigger, StoredPolicy } from '../../shared/evaluate/types.ts';
 
 export interface EvaluationStores {
   readonly state: StateStore;
   readonly audit: AuditStore;
-  /** Durable recorded container specs; without it the Docker target keeps them in memory. */
-  readonly specs?: SpecStore;
+  /** Durable plug-in state (then: recorded container specs only); without it plug-ins keep it in memory. */
+  readonly pluginState?: PluginStateStore;
 }
 
 const defaultTimeoutMs = 60_000;
@@ -62,7 +61,7 @@ export async function evaluate(
   stores: EvaluationStores,
   options: EvaluationOptions,
 ): Promise<EvaluationResult> {
-  if (stores.specs && !options.specStore) options = { ...options, specStore: stores.specs };
+  if (stores.pluginState && !options.pluginState) options = { ...options, pluginState: stores.pluginState };
   const now = options.now ?? Date.now;
   const timeoutMs = options.targetTimeoutMs ?? defaultTimeoutMs;
   const parallelism = Math.max(1, options.parallelism ?? defaultParallelism);
@@ -479,7 +478,7 @@ function pluginContext(options: EvaluationOptions, signal: AbortSignal): PluginC
     endpoints: options.endpoints,
     signal,
     ...(options.getSecret ? { getSecret: options.getSecret } : {}),
-    ...(options.specStore ? { specStore: options.specStore } : {}),
+    ...(options.pluginState ? { state: options.pluginState } : {}),
   };
 }
 

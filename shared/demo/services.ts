@@ -11,7 +11,7 @@ import { endpointsFromEnvironment } from '../local/endpoints.ts';
 import { runCommand, runtimeTarget, runExpecting, showServersState, type RuntimeTarget } from '../haproxy/runtime.ts';
 import { targetServerPrefix } from '../plugins/loadbalancers/haproxy/loadbalancer.ts';
 import { defaultRegistry, load } from '../plugins/registry.ts';
-import type { LoadBalancerFactory, ScaleTarget } from '../plugins/types.ts';
+import { targetAccess, type LoadBalancerFactory, type ScaleTarget } from '../plugins/types.ts';
 import { DockerTarget, type Policy } from '../policy/schema.ts';
 import { dockerHost, type DockerHost } from '../plugins/targets/docker/client.ts';
 import { SERVICE_LABEL } from '../plugins/targets/docker/spec.ts';
@@ -196,7 +196,7 @@ export async function registerService(policy: Policy, settings: DemoSettings): P
   const ctx = { endpoints: settings.endpoints, signal: AbortSignal.timeout(30_000) };
   const target = await load<ScaleTarget>('targets', policy.target.type, defaultRegistry);
   const factory = await load<LoadBalancerFactory>('loadBalancers', policy.loadBalancer!.type, defaultRegistry);
-  const loadBalancer = factory.create(policy.loadBalancer!, policy.target, ctx);
+  const loadBalancer = factory.create(policy.loadBalancer!, policy.target, ctx, targetAccess(target, policy.target, ctx));
   const result = await target.reconcile!({ policy, target: policy.target, loadBalancer }, ctx);
   if (((result.members as unknown[] | undefined)?.length ?? 0) === 0) {
     throw new Error(`the service's template container has no address HAProxy can reach (reconcile: ${JSON.stringify(result)})`);

@@ -14,14 +14,14 @@ import { MetricBatcher } from '../reconcile/metrics.ts';
 import { reconcileTarget, toAuditTrigger, type TargetJob } from '../reconcile/target.ts';
 import type { AuditStore } from '../state/audit.ts';
 import type { StateStore } from '../state/state.ts';
-import type { SpecStore } from '../plugins/targets/docker/spec-store.ts';
+import type { PluginStateStore } from '../plugins/types.ts';
 import { isInvalid, type EvaluationOptions, type EvaluationResult, type EvaluationTrigger, type InvalidStoredPolicy, type SelectedPolicy, type StoredPolicy } from './types.ts';
 
 export interface EvaluationStores {
   readonly state: StateStore;
   readonly audit: AuditStore;
-  /** Durable recorded container specs; without it the Docker target keeps them in memory. */
-  readonly specs?: SpecStore;
+  /** Durable plug-in state (the state table); without it plug-ins keep their state in process memory. */
+  readonly pluginState?: PluginStateStore;
 }
 
 const defaultParallelism = 10;
@@ -32,7 +32,7 @@ export async function evaluate(
   stores: EvaluationStores,
   options: EvaluationOptions,
 ): Promise<EvaluationResult> {
-  if (stores.specs && !options.specStore) options = { ...options, specStore: stores.specs };
+  if (stores.pluginState && !options.pluginState) options = { ...options, pluginState: stores.pluginState };
   const now = options.now ?? Date.now;
   const log = options.log ?? ((message: string) => console.warn(message));
 

@@ -50,7 +50,7 @@ import type { Endpoints } from '../config/endpoints.ts';
 import type { AlarmContext } from '../engine/types.ts';
 import type { Policy } from '../policy/schema.ts';
 import type { Registry } from '../plugins/registry.ts';
-import type { SpecStore } from '../plugins/targets/docker/spec-store.ts';
+import type { PluginStateStore } from '../plugins/types.ts';
 
 /** A policy as stored: the validated policy plus its store version. */
 export interface StoredPolicy {
@@ -112,8 +112,8 @@ export interface EvaluationOptions {
   /** How many targets are worked on at once (each independently, no phase barrier). Default 10. */
   readonly parallelism?: number;
   readonly getSecret?: (secretId: string) => Promise<string>;
-  /** Where the Docker target records container specs; `evaluate` uses `stores.specs` when this is absent. */
-  readonly specStore?: SpecStore;
+  /** Plug-ins' state (e.g. the Docker target's recorded container specs); `evaluate` uses `stores.pluginState` when this is absent. */
+  readonly pluginState?: PluginStateStore;
   readonly now?: () => number;
   /** Where non-fatal problems go (audit writes that failed, history conflicts). Default console.warn. */
   readonly log?: (message: string) => void;

@@ -17,6 +17,7 @@ import { redisMetricDescriptor } from './metrics/redis/descriptor.ts';
 import { scrapeMetricDescriptor } from './metrics/scrape/descriptor.ts';
 import { dockerTargetDescriptor } from './targets/docker/descriptor.ts';
 import { kubernetesTargetDescriptor } from './targets/kubernetes/descriptor.ts';
+import { memoryTargetDescriptor } from './targets/memory/descriptor.ts';
 
 export const metricSourceCatalog = [
   cloudWatchDescriptor,
@@ -28,7 +29,7 @@ export const metricSourceCatalog = [
   nginxLogMetricDescriptor,
 ] as const;
 
-export const targetCatalog = [dockerTargetDescriptor, kubernetesTargetDescriptor] as const;
+export const targetCatalog = [dockerTargetDescriptor, kubernetesTargetDescriptor, memoryTargetDescriptor] as const;
 
 export const loadBalancerCatalog = [haproxyLoadBalancerDescriptor, traefikLoadBalancerDescriptor, nginxLoadBalancerDescriptor] as const;
 

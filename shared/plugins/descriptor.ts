@@ -72,6 +72,8 @@ export interface TargetCapabilities {
   readonly labelOverrides: boolean;
   /** The target knows its members (address and port), so a load balancer can be kept in step. */
   readonly members: boolean;
+  /** The target's plug-in reaches into the containers on its host (ScaleTarget.containers): labels, exec, files. */
+  readonly containers: boolean;
 }
 
 export interface TargetDescriptor<S extends z.ZodMiniType = z.ZodMiniType> {
@@ -88,5 +90,7 @@ export interface LoadBalancerDescriptor<S extends z.ZodMiniType = z.ZodMiniType>
   readonly type: string;
   readonly schema: S;
   readonly endpointKind?: EndpointKind<string, any>;
+  /** The target capabilities it needs besides `members` (nginx runs in a container on the target's host). */
+  readonly needs?: { readonly containers?: true };
   readonly load: () => Promise<LoadBalancerFactory<any>>;
 }

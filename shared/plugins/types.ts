@@ -6,7 +6,7 @@
  */
 import type { Endpoints } from '../config/endpoints.ts';
 import type { MetricReading } from '../engine/types.ts';
-import type { SpecStore } from './targets/docker/spec-store.ts';
+import type { Sealed } from '../state/sealing.ts';
 import type { LoadBalancer as LoadBalancerSpec, Metric, Policy, Target } from '../policy/schema.ts';
 
 /** What every plug-in call gets: configuration and a way to give up. */
@@ -16,9 +16,10 @@ export interface PluginContext {
   readonly signal: AbortSignal;
   /** Fetches a secret (Secrets Manager in AWS; absent locally, where TLS material comes from files). */
   readonly getSecret?: (secretId: string) => Promise<string>;
-  /** Durable recorded container specs (Docker availability); absent → kept in memory by the target. */
-  readonly specStore?: SpecStore;
-  /** Plug-in state, one namespace per plug-in (shared/plugins/state.ts); absent → process-wide memory. */
+  /**
+   * Plug-in state, one namespace per plug-in (shared/plugins/state.ts): durable where the evaluation
+   * has a durable store (the state table, shared/state/plugin-state.ts); absent → process-wide memory.
+   */
   readonly state?: PluginStateStore;
 }
 
@@ -27,7 +28,23 @@ export interface PluginState {
   get(key: string): Promise<unknown>;
   set(key: string, value: unknown): Promise<void>;
   delete(key: string): Promise<void>;
+  /** Every key that starts with `prefix`, with its value (e.g. all recorded containers of one service). */
+  list(prefix: string): Promise<ReadonlyMap<string, unknown>>;
+  /** Seals what must not be stored readable (a container's environment): store the sealed form instead. */
+  readonly secrets: PluginSecrets;
 }
+
+/**
+ * Envelope encryption bound to the deployment's key (KMS in AWS, a local key file for `autoscaler
+ * local`) and to `context` plus the plug-in's namespace, so a sealed value copied elsewhere does not open.
+ */
+export interface PluginSecrets {
+  seal(plaintext: string, context: Readonly<Record<string, string>>): Promise<SealedSecret>;
+  open(sealed: SealedSecret, context: Readonly<Record<string, string>>): Promise<string>;
+}
+
+/** A sealed value as stored (shared/state/sealing.ts); opaque to plug-ins. */
+export type SealedSecret = Sealed;
 
 export interface PluginStateStore {
   namespace(name: string): PluginState;
@@ -102,6 +119,16 @@ export interface ScaleTarget<T extends Target = Target> {
   ensureAvailability?(request: ScaleRequest<T>, ctx: PluginContext): Promise<AvailabilityAction[]>;
   /** Docker only: re-register running containers with the load balancer and sweep orphans; returns what changed. */
   reconcile?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Readonly<Record<string, unknown>>>;
+  /**
+   * The members a load balancer should hold now (running, ready replicas with an address), when the
+   * target knows them (descriptor capability `members`).
+   */
+  members?(request: ScaleRequest<T>, ctx: PluginContext): Promise<Member[]>;
+  /**
+   * Reaching into the containers on the target's host (descriptor capability `containers`): for a
+   * load balancer that runs there (nginx in a container) or reads what its members declare (Traefik's labels).
+   */
+  containers?(target: T, ctx: PluginContext): ContainerAccess;
   /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
   release?(): Promise<void>;
 }
@@ -116,6 +143,31 @@ export interface Member {
   readonly port: number;
 }
 
+/** Commands and files inside containers on one target's host, bound to the call's context. */
+export interface ContainerAccess {
+  /** What errors name, e.g. `docker endpoint "edge-1"`. */
+  readonly label: string;
+  /** The container's labels. */
+  labels(container: string): Promise<Readonly<Record<string, string>>>;
+  /** Runs a command in the running container: its exit code and its output (stdout and stderr together). */
+  exec(container: string, command: readonly string[]): Promise<{ exitCode: number; output: string }>;
+  /** A tar archive of `path` in the container; undefined when the path does not exist. */
+  getArchive(container: string, path: string): Promise<Buffer | undefined>;
+  /** Extracts a tar archive into `directory` in the container. */
+  putArchive(container: string, directory: string, archive: Buffer): Promise<void>;
+}
+
+/** What a load balancer may use of its target: the target plug-in's capabilities, bound to the policy's target. */
+export interface TargetAccess {
+  /** Present when the target runs containers a load balancer can reach into (ScaleTarget.containers). */
+  readonly containers?: ContainerAccess;
+}
+
+/** The access a target plug-in offers a load balancer for `target` (what the plug-in implements, nothing more). */
+export function targetAccess<T extends Target>(plugin: ScaleTarget<T>, target: T, ctx: PluginContext): TargetAccess {
+  return plugin.containers ? { containers: plugin.containers(target, ctx) } : {};
+}
+
 export interface LoadBalancerPlugin {
   readonly type: LoadBalancerSpec['type'];
   /** Adds members and enables them (health checks on). */
@@ -128,8 +180,13 @@ export interface LoadBalancerPlugin {
 
 export interface LoadBalancerFactory<S extends LoadBalancerSpec = LoadBalancerSpec> {
   readonly type: S['type'];
-  /** Binds the policy's load balancer spec (and its target, e.g. for nginx's container) to a plug-in instance. */
-  create(spec: S, target: Target, ctx: PluginContext): LoadBalancerPlugin;
+  /**
+   * Binds the policy's load balancer spec to a plug-in instance. `target` names the members' target
+   * (HAProxy prefixes its server names with it); `access` is what the target's plug-in offers
+   * (nginx and Traefik need its container access; absent: nothing), so no load balancer imports a
+   * target's client.
+   */
+  create(spec: S, target: Target, ctx: PluginContext, access?: TargetAccess): LoadBalancerPlugin;
   /** Closes connections kept open between evaluations (see `releasePlugins` in registry.ts). */
   release?(): Promise<void>;
 }

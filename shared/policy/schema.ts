@@ -285,8 +285,12 @@ export const Policy = z
           ctx.addIssue({ code: 'custom', path: path.slice(0, -1), message: 'a stepAdjust rule without metric/threshold needs at least one alarm in alarms' });
         }
       });
-      if (policy.loadBalancer && !targetCatalog.find((d) => d.type === policy.target.type)?.capabilities.members) {
+      const capabilities = targetCatalog.find((d) => d.type === policy.target.type)?.capabilities;
+      if (policy.loadBalancer && !capabilities?.members) {
         ctx.addIssue({ code: 'custom', path: ['loadBalancer'], message: `load balancers are kept in step for ${targetCatalog.filter((d) => d.capabilities.members).map((d) => d.type).join(', ')} targets only` });
+      } else if (policy.loadBalancer && capabilities && !capabilities.containers && loadBalancerCatalog.find((d) => d.type === policy.loadBalancer!.type && 'needs' in d && d.needs.containers)) {
+        const withContainers = targetCatalog.filter((d) => d.capabilities.containers).map((d) => d.type).join(', ');
+        ctx.addIssue({ code: 'custom', path: ['loadBalancer', 'type'], message: `"${policy.loadBalancer.type}" reaches into containers on the target's host, which a ${policy.target.type} target does not offer; allowed with ${withContainers} targets` });
       }
     }),
   );

@@ -26,7 +26,7 @@ import { applyLabelOverrides } from '../policy/labels.ts';
 import type { Policy } from '../policy/schema.ts';
 import { targetDescriptorOf } from '../plugins/catalog.ts';
 import { load } from '../plugins/registry.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, MetricRequest, MetricResult, PluginContext, ScaleRequest, ScaleTarget, TargetState } from '../plugins/types.ts';
+import { targetAccess, type LoadBalancerFactory, type LoadBalancerPlugin, type MetricRequest, type MetricResult, type PluginContext, type ScaleRequest, type ScaleTarget, type TargetState } from '../plugins/types.ts';
 import type { AuditStore } from '../state/audit.ts';
 import { TargetLease } from '../state/lease.ts';
 import type { StateStore, StoredHistory } from '../state/state.ts';
@@ -205,7 +205,7 @@ class TargetRun {
     await lease.recordIntent(this.#build(actor, { status: 'Successful', action: decision.action, activityId }));
     let outcome: Outcome;
     try {
-      const loadBalancer = await loadBalancerFor(prepared.policy, this.#deps.options, ctx);
+      const loadBalancer = await loadBalancerFor(prepared.policy, plugin, this.#deps.options, ctx);
       const result = await plugin.scale(requestFor(prepared.policy, loadBalancer), decision.desiredReplicas, ctx);
       outcome = { status: 'Successful', action: decision.action, details: { ...result.details, replicasAfter: result.replicas } };
       await this.#saveHistory(prepared.policy.id, decision.history, actor.history.version);
@@ -224,7 +224,7 @@ class TargetRun {
 
   async #ensureAvailability(plugin: ScaleTarget, first: Prepared, ctx: PluginContext): Promise<void> {
     // Restarted and recreated containers must rejoin the load balancer, so the plug-in gets it too.
-    const actions = await plugin.ensureAvailability!(requestFor(first.policy, await loadBalancerFor(first.policy, this.#deps.options, ctx)), ctx);
+    const actions = await plugin.ensureAvailability!(requestFor(first.policy, await loadBalancerFor(first.policy, plugin, this.#deps.options, ctx)), ctx);
     for (const a of actions) {
       await this.#write(
         buildRecord({
@@ -386,7 +386,7 @@ class TargetRun {
       endpoints: options.endpoints,
       signal,
       ...(options.getSecret ? { getSecret: options.getSecret } : {}),
-      ...(options.specStore ? { specStore: options.specStore } : {}),
+      ...(options.pluginState ? { state: options.pluginState } : {}),
     };
   }
 
@@ -443,16 +443,17 @@ function withoutAction(next: BehaviorHistory, previous: BehaviorHistory): Behavi
 
 async function reconcileSafely(plugin: ScaleTarget, policy: Policy, options: EvaluationOptions, ctx: PluginContext): Promise<Record<string, unknown>> {
   try {
-    return { ...(await plugin.reconcile!(requestFor(policy, await loadBalancerFor(policy, options, ctx)), ctx)) };
+    return { ...(await plugin.reconcile!(requestFor(policy, await loadBalancerFor(policy, plugin, options, ctx)), ctx)) };
   } catch (error) {
     return { error: message(error) };
   }
 }
 
-async function loadBalancerFor(policy: Policy, options: EvaluationOptions, ctx: PluginContext): Promise<LoadBalancerPlugin | undefined> {
+/** The policy's load balancer, given what the target's plug-in offers it (e.g. container access for nginx). */
+async function loadBalancerFor(policy: Policy, plugin: ScaleTarget, options: EvaluationOptions, ctx: PluginContext): Promise<LoadBalancerPlugin | undefined> {
   if (!policy.loadBalancer) return undefined;
   const factory = await load<LoadBalancerFactory>('loadBalancers', policy.loadBalancer.type, options.registry);
-  return factory.create(policy.loadBalancer, policy.target, ctx);
+  return factory.create(policy.loadBalancer, policy.target, ctx, targetAccess(plugin, policy.target, ctx));
 }
 
 function requestFor(policy: Policy, loadBalancer?: LoadBalancerPlugin): ScaleRequest {

@@ -7,8 +7,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { AuditStore } from './audit.ts';
 import { PolicyStore } from './policies.ts';
+import { DynamoPluginStateStore } from './plugin-state.ts';
 import { KmsDataKeys, LocalDataKeys, MissingDataKeys, type DataKeys } from './sealing.ts';
-import { DynamoSpecStore } from './specs.ts';
 import { StateStore } from './state.ts';
 import { defaultAuditRetentionDays, specKeyEnvironment, tableEnvironment, type TableName, type TableNames } from './tables.ts';
 
@@ -16,8 +16,8 @@ export interface Stores {
   readonly policies: PolicyStore;
   readonly state: StateStore;
   readonly audit: AuditStore;
-  /** Recorded Docker container specs, for recreating removed containers. */
-  readonly specs: DynamoSpecStore;
+  /** Plug-ins' state (the Docker target's recorded container specs among it), secrets sealed with `specKeys`. */
+  readonly pluginState: DynamoPluginStateStore;
 }
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -37,7 +37,7 @@ export function localClient(endpoint: string): DynamoDBClient {
 }
 
 /**
- * `specKeys` seal recorded container environments; without them, a key for this process only
+ * `specKeys` seal plug-ins' secrets (recorded container environments); without them, a key for this process only
  * (enough for a temporary store: the demo, tests; `autoscaler local` passes its folder's key file).
  */
 export function storesFor(doc: DynamoDBDocumentClient, names: TableNames, options: { auditRetentionDays?: number; specKeys?: DataKeys } = {}): Stores {
@@ -45,7 +45,7 @@ export function storesFor(doc: DynamoDBDocumentClient, names: TableNames, option
     policies: new PolicyStore(doc, names.policies),
     state: new StateStore(doc, names.state),
     audit: new AuditStore(doc, names.audit, options.auditRetentionDays ?? defaultAuditRetentionDays),
-    specs: new DynamoSpecStore(doc, names.state, options.specKeys ?? LocalDataKeys.ephemeral()),
+    pluginState: new DynamoPluginStateStore(doc, names.state, options.specKeys ?? LocalDataKeys.ephemeral()),
   };
 }
 

@@ -181,3 +181,30 @@ export class MissingDataKeys implements DataKeys {
     return Promise.reject(new Error(this.#reason));
   }
 }
+
+/** Opened values kept per warm process, so reading the same sealed value again does not call KMS Decrypt. */
+const maxOpenedCached = 1_000;
+
+/**
+ * Sealing for one plug-in's state (PluginState.secrets): the namespace joins the caller's context,
+ * so one plug-in's sealed value does not open as another's. Opened values are cached by their
+ * wrapped key and IV (unique per sealing), bounded.
+ */
+export function namespaceSecrets(keys: DataKeys, namespace: string): { seal(plaintext: string, context: EncryptionContext): Promise<Sealed>; open(sealed: Sealed, context: EncryptionContext): Promise<string> } {
+  const opened = new Map<string, Promise<string>>();
+  const bound = (context: EncryptionContext): EncryptionContext => ({ ...context, namespace });
+  return {
+    seal: (plaintext, context) => seal(keys, plaintext, bound(context)),
+    open(sealed, context) {
+      const cacheKey = JSON.stringify([Object.entries(context).sort(), sealed.key, sealed.iv]);
+      let value = opened.get(cacheKey);
+      if (!value) {
+        value = open(keys, sealed, bound(context));
+        opened.set(cacheKey, value);
+        value.catch(() => opened.delete(cacheKey));
+        if (opened.size > maxOpenedCached) opened.delete(opened.keys().next().value!);
+      }
+      return value;
+    },
+  };
+}

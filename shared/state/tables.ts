@@ -11,11 +11,14 @@
  *   pk "alarm#<alarmName>", sk "policy#<id>"  one binding per (alarm, policy): an alarm finds its policies with one
  *                                          Query plus one BatchGet, however many policies exist.
  *
- * state (pk, sk), every item expiring through `expiresAt` (epoch seconds)
+ * state (pk, sk); leases, history and markers expire through `expiresAt` (epoch seconds), plug-in state does not
  *   pk "target#<targetKey>", sk "lease"     the target's lease: owner, leaseUntil (epoch ms), and while acting the
  *                                          pending `intent` (what is about to be done), cleared after the audit.
  *   pk "history#<policyId>", sk "behavior"  the policy's behavior history (stabilization, rate limits), with a version.
  *   pk "trigger#<triggerId>", sk "target#<targetKey>"  marker: this trigger already acted on this target.
+ *   pk "plugin#<namespace>", sk "<key>"   a plug-in's state (shared/state/plugin-state.ts): `value` as JSON, no expiry;
+ *                                          e.g. the Docker target's recorded specs under "specs/<targetKey>/<container>",
+ *                                          their environments sealed with the stack's KMS key.
  *
  * audit (target, at); `at` is `<startedAt ISO>#<activityId>` so it is unique and sorts by time.
  *   byPolicy (policyId, at): "this policy since T"; byDay (day "YYYY-MM-DD", at): everything since T, day by day.

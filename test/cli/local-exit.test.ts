@@ -176,7 +176,7 @@ describe('releasePlugins', () => {
     });
     const registry: Registry = {
       metricSources: { good: async () => plugin('good'), bad: async () => plugin('bad', true), unused: async () => plugin('unused') },
-      targets: { plain: async (): Promise<ScaleTarget> => ({ type: 'docker', describe: async () => ({ replicas: 1 }), scale: async () => ({ replicas: 1, details: {} }) }) },
+      targets: { plain: async (): Promise<ScaleTarget> => ({ type: 'memory', describe: async () => ({ replicas: 1 }), scale: async () => ({ replicas: 1, details: {} }) }) },
       loadBalancers: {},
     };
     await load('metricSources', 'good', registry);

@@ -130,7 +130,7 @@ describe('autoscaler validate', () => {
 
     // Assess
     expect(several.stdout.trim().split('\n')).toEqual([
-      `${broken}: target.type: "dockr" is not a known type (allowed: docker, kubernetes)`,
+      `${broken}: target.type: "dockr" is not a known type (allowed: docker, kubernetes, memory)`,
       `${broken}: rule.steps: "100=x2" (pair 2 of "0=1 100=x2 200=5") is not threshold=replicas; e.g. "0=1 1000=2 2000=3"`,
       `${broken}: rule.metric: names metric "nope", which is not in metrics (have: conns)`,
     ]);

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { forgetDockerHosts } from '../../shared/plugins/targets/docker/client.ts';
-import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { memoryPluginStateStore } from '../../shared/plugins/state.ts';
 import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { dockerPolicy, scaleRequest } from './helpers.ts';
 
@@ -63,7 +63,7 @@ describe('docker target create request (recording Engine API stand-in on 127.0.0
     const policy = dockerPolicy('web', { loadBalancer: undefined });
 
     // Act
-    const result = await dockerTarget.scale(scaleRequest(policy), 2, { endpoints, signal: AbortSignal.timeout(10_000), specStore: new MemorySpecStore() } as never);
+    const result = await dockerTarget.scale(scaleRequest(policy), 2, { endpoints, signal: AbortSignal.timeout(10_000), state: memoryPluginStateStore() } as never);
 
     // Assess
     expect(result.replicas).toBe(2);

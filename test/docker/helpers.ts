@@ -5,8 +5,7 @@ import Docker from 'dockerode';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import type { LoadBalancerPlugin, Member, PluginContext } from '../../shared/plugins/types.ts';
 import { Policy, type PolicyInput } from '../../shared/policy/schema.ts';
-import type { DockerPluginContext } from '../../shared/plugins/targets/docker/target.ts';
-import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { memoryPluginStateStore } from '../../shared/plugins/state.ts';
 import type { DockerTarget } from '../../shared/policy/schema.ts';
 import type { ScaleRequest } from '../../shared/plugins/types.ts';
 
@@ -82,8 +81,8 @@ export function endpointsForSocket() {
   return { ...noEndpoints, docker: { local: { socket: socketPath() } } };
 }
 
-export function testContext(extra: Partial<DockerPluginContext> = {}): DockerPluginContext {
-  return { endpoints: endpointsForSocket(), signal: AbortSignal.timeout(120_000), specStore: new MemorySpecStore(), ...extra };
+export function testContext(extra: Partial<PluginContext> = {}): PluginContext {
+  return { endpoints: endpointsForSocket(), signal: AbortSignal.timeout(120_000), state: memoryPluginStateStore(), ...extra };
 }
 
 export function dockerPolicy(service: string, overrides: Omit<Partial<PolicyInput>, 'target'> & { target?: Record<string, unknown> } = {}): Policy {

@@ -1,12 +1,10 @@
 // Pure parts of the Docker target: specs, clones, members, endpoint checks, spec stores.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type Docker from 'dockerode';
 import { describe, expect, it } from 'vitest';
 import { isLoopback, parseTcpHost } from '../../shared/plugins/targets/docker/client.ts';
 import { memberOf, servicePort } from '../../shared/plugins/targets/docker/members.ts';
-import { FileSpecStore, MemorySpecStore, type RecordedSpec } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { memoryPluginStateStore } from '../../shared/plugins/state.ts';
+import { stateSpecStore, type RecordedSpec } from '../../shared/plugins/targets/docker/spec-store.ts';
 import { cloneName, cloneSpec, compareCreated, ephemeralPortBindings, specFromInspect } from '../../shared/plugins/targets/docker/spec.ts';
 import { templateOrder } from '../../shared/plugins/targets/docker/target.ts';
 
@@ -184,34 +182,39 @@ describe('spec stores', () => {
     spec: { name, imageId: 'sha256:1', body: { Image: 'web:1', Env: ['A=1'] }, extraNetworks: [] },
   });
 
-  it('a file store keeps specs per service across instances, and forgets on delete', async () => {
+  it('specs in a plug-in state namespace are kept per service, forgotten on delete, and the environment is stored sealed', async () => {
     // Prepare
-    const path = join(mkdtempSync(join(tmpdir(), 'spec-store-')), 'nested', 'specs.json');
-    const writer = new FileSpecStore(path);
+    const state = memoryPluginStateStore().namespace('docker');
+    const store = stateSpecStore(state);
 
     // Act
-    await Promise.all([writer.put('docker/edge/web', recorded('web-1', 'a')), writer.put('docker/edge/web', recorded('web-2', 'b')), writer.put('docker/edge/api', recorded('api-1', 'c'))]);
-    await writer.delete('docker/edge/web', 'web-2');
-    const reader = new FileSpecStore(path);
+    await Promise.all([store.put('docker/edge/web', recorded('web-1', 'a')), store.put('docker/edge/web', recorded('web-2', 'b')), store.put('docker/edge/api', recorded('api-1', 'c'))]);
+    await store.delete('docker/edge/web', 'web-2');
+    const raw = await state.list('');
 
     // Assess
-    expect([...(await reader.list('docker/edge/web')).keys()]).toEqual(['web-1']);
-    expect((await reader.list('docker/edge/api')).get('api-1')).toEqual(recorded('api-1', 'c'));
-    expect((await reader.list('docker/other/web')).size).toBe(0);
+    expect([...(await store.list('docker/edge/web')).keys()]).toEqual(['web-1']);
+    expect((await store.list('docker/edge/api')).get('api-1')).toEqual(recorded('api-1', 'c'));
+    expect((await store.list('docker/other/web')).size).toBe(0);
+    expect([...raw.keys()].sort()).toEqual(['specs/docker/edge/api/api-1', 'specs/docker/edge/web/web-1']);
+    expect(JSON.stringify([...raw.values()])).not.toContain('A=1');
   });
 
-  it('a file store that is not JSON fails with the path and what to do', async () => {
+  it('a service key that is a prefix of another does not see its specs', async () => {
     // Prepare
-    const path = join(mkdtempSync(join(tmpdir(), 'spec-store-')), 'specs.json');
-    writeFileSync(path, 'not json');
+    const store = stateSpecStore(memoryPluginStateStore().namespace('docker'));
+    await store.put('docker/edge/web2', recorded('web2-1', 'a'));
 
-    // Act / Assess
-    await expect(new FileSpecStore(path).list('docker/edge/web')).rejects.toThrow(`spec store ${path}: not a JSON object of services; fix or remove the file`);
+    // Act
+    const listed = await store.list('docker/edge/web');
+
+    // Assess
+    expect(listed.size).toBe(0);
   });
 
   it('a memory store hands out copies', async () => {
     // Prepare
-    const store = new MemorySpecStore();
+    const store = stateSpecStore(memoryPluginStateStore().namespace('docker'));
     const spec = recorded('web-1', 'a');
     await store.put('k', spec);
 

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { dockerTarget, DockerScaleError } from '../../shared/plugins/targets/docker/target.ts';
-import { MemorySpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
+import type { DockerTarget } from '../../shared/policy/schema.ts';
+import { memoryPluginStateStore } from '../../shared/plugins/state.ts';
 import { describeWithServices } from '../support/services.ts';
 import {
   HTTP_PORT,
@@ -207,16 +208,16 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     // Prepare
     const service = serviceName('recreate');
     const template = await createTemplate(service, { labels: { 'app.version': '42' }, extra: { Env: ['MODE=original'] } });
-    const store = new MemorySpecStore();
+    const state = memoryPluginStateStore();
     const on = dockerPolicy(service);
     const off = dockerPolicy(service, { availability: { restartStopped: true, recreateRemoved: false } });
-    expect(await dockerTarget.ensureAvailability!(scaleRequest(on), testContext({ specStore: store }))).toEqual([]); // records the spec
+    expect(await dockerTarget.ensureAvailability!(scaleRequest(on), testContext({ state }))).toEqual([]); // records the spec
     await testDocker().getContainer(template.Id).remove({ force: true });
 
     // Act
-    const whenOff = await dockerTarget.ensureAvailability!(scaleRequest(off), testContext({ specStore: store }));
+    const whenOff = await dockerTarget.ensureAvailability!(scaleRequest(off), testContext({ state }));
     const afterOff = await serviceContainers(service);
-    const whenOn = await dockerTarget.ensureAvailability!(scaleRequest(on), testContext({ specStore: store }));
+    const whenOn = await dockerTarget.ensureAvailability!(scaleRequest(on), testContext({ state }));
 
     // Assess
     expect(whenOff).toEqual([]);
@@ -279,6 +280,28 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     expect(lb.events).toEqual([{ op: 'reconcile', members: [{ name: template.Name.slice(1), address: ip, port: HTTP_PORT }], states: {} }]);
   });
 
+  it('offers its capabilities to load balancers: members are the running containers at their network address; container access reads labels and reports a missing path as absent', async () => {
+    // Prepare
+    const service = serviceName('capabilities');
+    const template = await createTemplate(service);
+    await createTemplate(service, { start: false });
+    const policy = dockerPolicy(service);
+    const ctx = testContext();
+
+    // Act
+    const members = await dockerTarget.members!(scaleRequest(policy), ctx);
+    const access = dockerTarget.containers!(policy.target as DockerTarget, ctx);
+    const labels = await access.labels(template.Name.slice(1));
+    const missing = await access.getArchive(template.Name.slice(1), '/no/such/path');
+
+    // Assess
+    const ip = (await byName(template.Id)).NetworkSettings.Networks[network()]!.IPAddress;
+    expect(members).toEqual([{ name: template.Name.slice(1), address: ip, port: HTTP_PORT }]);
+    expect(access.label).toMatch(/^docker endpoint "local" \(unix:\/\//);
+    expect(labels['autoscaler.service']).toBe(service);
+    expect(missing).toBeUndefined();
+  });
+
   it('leaves a freshly created clone alone (it may be another evaluation still starting it)', async () => {
     // Prepare
     const service = serviceName('fresh');
@@ -297,13 +320,13 @@ describeWithServices('docker target (real Docker Engine)', ['DOCKER_HOST', 'TEST
     // Prepare
     const service = serviceName('fromspec');
     const template = await createTemplate(service, { labels: { 'app.version': '7' } });
-    const store = new MemorySpecStore();
+    const state = memoryPluginStateStore();
     const policy = dockerPolicy(service, { availability: { restartStopped: true, recreateRemoved: false } });
-    await dockerTarget.ensureAvailability!(scaleRequest(policy), testContext({ specStore: store }));
+    await dockerTarget.ensureAvailability!(scaleRequest(policy), testContext({ state }));
     await testDocker().getContainer(template.Id).remove({ force: true });
 
     // Act
-    const result = await dockerTarget.scale(scaleRequest(policy), 1, testContext({ specStore: store }));
+    const result = await dockerTarget.scale(scaleRequest(policy), 1, testContext({ state }));
 
     // Assess
     expect(result.details).toMatchObject({ template: `${template.Name.slice(1)} (recorded spec)` });

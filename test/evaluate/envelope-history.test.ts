@@ -49,6 +49,6 @@ describe('evaluate: the envelope rule’s history (dynalite)', () => {
     expect(history.envelope?.jobs?.values).toEqual([20, 35, 35]);
     expect(history.envelope?.jobs?.intervalMs).toBe(60_000);
     // Still warming up (3 values): the recent peak 35 at 0.85 of 10 per replica decides.
-    expect(target.replicas.get(`docker/local/${service}`)).toBe(Math.ceil(35 / (0.85 * 10)));
+    expect(target.replicas.get(`memory/${service}`)).toBe(Math.ceil(35 / (0.85 * 10)));
   });
 });

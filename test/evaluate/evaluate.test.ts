@@ -4,7 +4,9 @@ import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
 import type { EvaluationOptions, StoredPolicy } from '../../shared/evaluate/types.ts';
 import { withOverrides } from '../../shared/plugins/registry.ts';
-import type { LoadBalancerFactory, ScaleRequest } from '../../shared/plugins/types.ts';
+import { stateOf } from '../../shared/plugins/state.ts';
+import type { MemoryTargetSpec } from '../../shared/plugins/targets/memory/descriptor.ts';
+import type { LoadBalancerFactory, PluginContext, ScaleRequest } from '../../shared/plugins/types.ts';
 import { Policy } from '../../shared/policy/schema.ts';
 import { startTestStores, type TestStores } from '../state/setup.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from './fakes.ts';
@@ -30,14 +32,14 @@ beforeEach(() => {
 /** A policy on a service no other test uses, stored at version 1. */
 function stored(input = {}, service = `svc-${++serial}`): StoredPolicy & { key: string } {
   const policy = Policy.parse(stepsPolicy(`p-${service}`, service, input));
-  return { policy, version: 1, key: `docker/local/${service}` };
+  return { policy, version: 1, key: `memory/${service}` };
 }
 
 describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('scales a target, writes one Successful audit record and keeps the history', async () => {
     // Prepare
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 25);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 25);
     // Act
     const { records } = await evaluate([p], { type: 'schedule', id: 'tick-1' }, db.stores, options);
     // Assess
@@ -56,7 +58,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('a scale that fails part-way is audited as Failed with the error and what the target had done', async () => {
     // Prepare
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 25);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 25);
     target.failingScale.add(p.key);
     // Act
     const { records } = await evaluate([p], { type: 'schedule', id: 'tick-fail' }, db.stores, options);
@@ -75,7 +77,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
         seen.push({ call: 'ensureAvailability', loadBalancer: request.loadBalancer?.type });
         return [];
       }
-      async reconcile(request: ScaleRequest) {
+      override async reconcile(request: ScaleRequest) {
         seen.push({ call: 'reconcile', loadBalancer: request.loadBalancer?.type });
         return {};
       }
@@ -87,7 +89,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     };
     const registry = withOverrides(memoryRegistry(upkeep, metrics), { loadBalancers: { haproxy: async () => factory } });
     const p = stored({ loadBalancer: { type: 'haproxy', endpoint: 'lb', backend: 'web', port: 8080 } });
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 0);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 0);
     // Act
     await evaluate([p], { type: 'schedule', id: 'tick-upkeep' }, db.stores, { ...options, registry });
     // Assess
@@ -97,10 +99,27 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     ]);
   });
 
+  it('plug-ins get the evaluation\'s durable state: what a target records in its namespace is in the state table afterwards', async () => {
+    // Prepare: a target that remembers, in its own namespace, which service it last described.
+    class RecordingTarget extends MemoryTarget {
+      override async describe(request: ScaleRequest<MemoryTargetSpec>, ctx: PluginContext) {
+        await stateOf(ctx, 'recording-target').set(`seen/${request.target.name}`, { replicas: this.replicasOf(request.target) });
+        return super.describe(request, ctx);
+      }
+    }
+    const recording = new RecordingTarget();
+    const p = stored();
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 0);
+    // Act
+    await evaluate([p], { type: 'schedule', id: 'tick-state' }, db.stores, { ...options, registry: memoryRegistry(recording, metrics) });
+    // Assess
+    expect(await db.stores.pluginState.namespace('recording-target').get(`seen/${p.key.split('/')[1]}`)).toEqual({ replicas: 1 });
+  });
+
   it('fetches metrics once per source for all targets, and records NotScaled with the reason', async () => {
     // Prepare
     const policies = [stored(), stored(), stored()];
-    for (const p of policies) metrics.values.set(`queue:${p.key.split('/')[2]}`, 0);
+    for (const p of policies) metrics.values.set(`queue:${p.key.split('/')[1]}`, 0);
     // Act
     const { records } = await evaluate(policies, { type: 'schedule' }, db.stores, options);
     // Assess
@@ -111,7 +130,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('dry run decides and audits but never acts', async () => {
     // Prepare
     const p = stored({ dryRun: true });
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 95);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 95);
     // Act
     const { records } = await evaluate([p], { type: 'schedule' }, db.stores, options);
     // Assess
@@ -123,7 +142,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('50 concurrent evaluations of one target: exactly one acts, the other 49 record LeaseHeld', async () => {
     // Prepare
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 45);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 45);
     let open!: () => void;
     target.gate = new Promise((resolve) => (open = resolve));
     const settled: Array<Awaited<ReturnType<typeof evaluate>>> = [];
@@ -189,7 +208,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('a crash between acting and auditing is detected and recorded by the next evaluation', async () => {
     // Prepare: the audit write of the action never returns (the process "dies" there; the timeout gives up on it).
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 35);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 35);
     const realPut = db.stores.audit.put.bind(db.stores.audit);
     let hung = false;
     db.stores.audit.put = async (record) => {
@@ -223,7 +242,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('a crash before the action took effect is recorded as Failed "interrupted"', async () => {
     // Prepare: a dead holder's intent that never reached the target.
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 0);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 0);
     const now = Date.now();
     await db.stores.state.acquireLease(p.key, 'dead#1', 1_000, now - 10_000);
     await db.stores.state.writeIntent(p.key, 'dead#1', {
@@ -241,7 +260,7 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
   it('one failing target does not stop the others, and a hanging one times out', async () => {
     // Prepare
     const [ok, failing, hanging] = [stored(), stored(), stored()];
-    for (const p of [ok, failing, hanging]) metrics.values.set(`queue:${p.key.split('/')[2]}`, 15);
+    for (const p of [ok, failing, hanging]) metrics.values.set(`queue:${p.key.split('/')[1]}`, 15);
     target.failing.add(failing.key);
     target.hanging.add(hanging.key);
     // Act
@@ -286,13 +305,13 @@ describe('evaluate (dynalite, in-memory target and metric source)', () => {
     const byPolicy = Object.fromEntries(records.map((r) => [r.policyId, r]));
     expect(byPolicy['b-high']).toMatchObject({ status: 'Successful', desiredReplicas: 5 });
     expect(byPolicy['a-low']).toMatchObject({ status: 'NotScaled', notScaledReason: 'OverriddenByPolicy', details: { overriddenBy: 'b-high' } });
-    expect(target.scaleCalls).toEqual([{ target: `docker/local/${service}`, desired: 5 }]);
+    expect(target.scaleCalls).toEqual([{ target: `memory/${service}`, desired: 5 }]);
   });
 
   it('applies Docker label overrides and audits rejected labels', async () => {
     // Prepare
     const p = stored();
-    metrics.values.set(`queue:${p.key.split('/')[2]}`, 95);
+    metrics.values.set(`queue:${p.key.split('/')[1]}`, 95);
     target.labels.set(p.key, { 'autoscaler.max': '4', 'autoscaler.min': 'lots' });
     // Act
     const { records } = await evaluate([p], { type: 'schedule' }, db.stores, options);

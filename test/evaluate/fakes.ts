@@ -1,16 +1,16 @@
 /**
- * In-memory plug-ins for orchestration tests and the alarm-storm bench: a scale target that keeps
- * replicas in a map (registered as 'docker', since the policy schema only knows real target types)
- * and a metric source that serves set values (registered as 'redis').
+ * In-memory plug-ins for orchestration tests and the alarm-storm bench: the registered `memory`
+ * scale target with fault injection, and a metric source that serves set values (registered as
+ * 'redis', since a metric's schema must be a real source's).
  */
 import { defaultRegistry, withOverrides, type Registry } from '../../shared/plugins/registry.ts';
-import type { MetricRequest, MetricResult, MetricSource, ScaleRequest, ScaleTarget, TargetState } from '../../shared/plugins/types.ts';
+import type { MemoryTargetSpec } from '../../shared/plugins/targets/memory/descriptor.ts';
+import { MemoryScaleTarget } from '../../shared/plugins/targets/memory/target.ts';
+import type { MetricRequest, MetricResult, MetricSource, PluginContext, ScaleRequest, ScaleResult, TargetState } from '../../shared/plugins/types.ts';
 import { targetKey, type PolicyInput } from '../../shared/policy/schema.ts';
 
-export class MemoryTarget implements ScaleTarget {
-  readonly type = 'docker' as const;
-  readonly replicas = new Map<string, number>();
-  readonly labels = new Map<string, Record<string, string>>();
+/** The registered `memory` target, plus faults to inject and a record of its calls. */
+export class MemoryTarget extends MemoryScaleTarget {
   readonly scaleCalls: Array<{ target: string; desired: number }> = [];
   describeCalls = 0;
   /** Makes describe fail for these targets. */
@@ -22,25 +22,22 @@ export class MemoryTarget implements ScaleTarget {
   /** Awaited inside scale, before replicas change. */
   gate: Promise<void> = Promise.resolve();
 
-  async describe(request: ScaleRequest, ctx: { signal: AbortSignal }): Promise<TargetState> {
+  override async describe(request: ScaleRequest<MemoryTargetSpec>, ctx: PluginContext): Promise<TargetState> {
     const key = targetKey(request.target);
     this.describeCalls++;
     if (this.failing.has(key)) throw new Error(`cannot reach ${key}`);
     if (this.hanging.has(key)) await new Promise((_, reject) => ctx.signal.addEventListener('abort', () => reject(new Error('aborted'))));
-    const labels = this.labels.get(key);
-    return { replicas: this.replicas.get(key) ?? 1, ...(labels ? { labels } : {}) };
+    return super.describe(request, ctx);
   }
 
-  async scale(request: ScaleRequest, desired: number): Promise<{ replicas: number; details: Record<string, unknown> }> {
+  override async scale(request: ScaleRequest<MemoryTargetSpec>, desired: number, ctx: PluginContext): Promise<ScaleResult> {
     const key = targetKey(request.target);
     this.scaleCalls.push({ target: key, desired });
     await this.gate;
     if (this.failingScale.has(key)) {
       throw Object.assign(new Error(`load balancer refused the new member of ${key}`), { details: { created: ['c-1'], removed: ['c-1'] } });
     }
-    const before = this.replicas.get(key) ?? 1;
-    this.replicas.set(key, desired);
-    return { replicas: desired, details: { from: before, to: desired } };
+    return super.scale(request, desired, ctx);
   }
 }
 
@@ -62,14 +59,14 @@ export class MemoryMetrics implements MetricSource {
 }
 
 export function memoryRegistry(target: MemoryTarget, metrics: MemoryMetrics): Registry {
-  return withOverrides(defaultRegistry, { targets: { docker: async () => target }, metricSources: { redis: async () => metrics } });
+  return withOverrides(defaultRegistry, { targets: { memory: async () => target }, metricSources: { redis: async () => metrics } });
 }
 
-/** A docker policy on service `service` whose replicas follow the Redis list `queue:<service>` in steps of 10. */
+/** A memory-target policy on service `service` whose replicas follow the Redis list `queue:<service>` in steps of 10. */
 export function stepsPolicy(id: string, service: string, extra: Partial<PolicyInput> = {}): PolicyInput {
   return {
     id,
-    target: { type: 'docker', endpoint: 'local', service },
+    target: { type: 'memory', name: service },
     capacity: { min: 1, max: 10 },
     metrics: [{ id: 'jobs', source: 'redis', endpoint: 'local', list: `queue:${service}` }],
     rule: { type: 'steps', metric: 'jobs', steps: [[0, 1], [10, 2], [20, 3], [30, 4], [40, 5], [90, 10]] },

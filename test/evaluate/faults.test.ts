@@ -43,7 +43,7 @@ beforeEach(() => {
 
 function stored(input = {}, service = `fault-${++serial}`): StoredPolicy & { key: string; list: string } {
   const policy = Policy.parse(stepsPolicy(`p-${service}`, service, input));
-  return { policy, version: 1, key: `docker/local/${service}`, list: `queue:${service}` };
+  return { policy, version: 1, key: `memory/${service}`, list: `queue:${service}` };
 }
 
 /** Polls a condition (no fixed sleep): resolves as soon as it holds. */
@@ -192,7 +192,7 @@ describe('defect 3: one stored policy that no longer validates halts everything'
     const { records } = await evaluate(selected, { type: 'schedule', id: `tick-invalid-${serial}` }, db.stores, options);
     // Assess
     const byPolicy = Object.fromEntries(records.map((r) => [r.policyId, r]));
-    expect(byPolicy['broken-1']).toMatchObject({ status: 'NotScaled', notScaledReason: 'PolicyInvalid', policyVersion: 3, target: 'docker/local/broken-svc' });
+    expect(byPolicy['broken-1']).toMatchObject({ status: 'NotScaled', notScaledReason: 'PolicyInvalid', policyVersion: 3, target: 'memory/broken-svc' });
     expect((byPolicy['broken-1']!.details as { problems: string[] }).problems.join('\n')).toMatch(/rule/);
     expect(byPolicy[good.policy.id]).toMatchObject({ status: 'Successful', desiredReplicas: 3 });
     expect(byPolicy[newer.policy.id]).toMatchObject({ status: 'NotScaled' });
@@ -233,7 +233,7 @@ describe('defect 3: one stored policy that no longer validates halts everything'
       const finalList = await cli('list', '--json');
       // Assess
       expect(listed.code).toBe(0);
-      expect(listed.text).toMatch(/old\s+2\s+INVALID\s+docker\/local\/old-svc/);
+      expect(listed.text).toMatch(/old\s+2\s+INVALID\s+memory\/old-svc/);
       expect(listed.text).toMatch(/old \(version 2\) no longer validates/);
       expect(listed.text).toMatch(/rule\.steps/);
       expect(got).toMatchObject({ code: 0 });
@@ -341,20 +341,13 @@ describe('defect 7: one dead host delays everyone', () => {
   });
 
   it('a black-holed Docker host fails only its own target; a healthy target is decided, acted on and audited without waiting for it', async () => {
-    // Prepare: the real Docker target for the black-holed host, the in-memory one for the healthy target.
-    const { dockerTarget } = await import('../../shared/plugins/targets/docker/target.ts');
+    // Prepare: the real Docker target for the black-holed host, the memory target for the healthy one.
     const port = (blackHole.address() as AddressInfo).port;
     const healthy = stored();
     metrics.values.set(healthy.list, 25);
     const dead = { policy: Policy.parse(stepsPolicy('dead-host', 'dead-svc', { target: { type: 'docker', endpoint: 'blackhole', service: 'dead-svc' } })), version: 1 };
-    const split = {
-      type: 'docker' as const,
-      describe: (request: Parameters<MemoryTarget['describe']>[0], ctx: Parameters<typeof dockerTarget.describe>[1]) =>
-        (request.target as { endpoint: string }).endpoint === 'blackhole' ? dockerTarget.describe(request as never, ctx) : target.describe(request, ctx),
-      scale: (request: Parameters<MemoryTarget['scale']>[0], desired: number) => target.scale(request, desired),
-    };
-    const { withOverrides } = await import('../../shared/plugins/registry.ts');
-    const registry = withOverrides(memoryRegistry(target, metrics), { targets: { docker: async () => split as never } });
+    // The memory target serves the healthy policy; the dead host's goes to the registered (real) Docker target.
+    const registry = memoryRegistry(target, metrics);
     const endpoints = { ...noEndpoints, docker: { blackhole: { host: `tcp://127.0.0.1:${port}` } } };
     const healthyDone: number[] = [];
     const realPut = db.stores.audit.put.bind(db.stores.audit);

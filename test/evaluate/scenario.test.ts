@@ -11,10 +11,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { evaluate } from '../../shared/evaluate/evaluate.ts';
 import { policiesForTrigger } from '../../shared/evaluate/policies.ts';
-import { withOverrides } from '../../shared/plugins/registry.ts';
-import type { PluginContext, ScaleRequest, ScaleTarget } from '../../shared/plugins/types.ts';
 import { Policy } from '../../shared/policy/schema.ts';
-import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { startTestStores, type TestStores } from '../state/setup.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from './fakes.ts';
 
@@ -37,12 +34,8 @@ it('scenario (dynalite, black-holed TCP host, in-memory targets): the healthy ta
   // Prepare
   const memory = new MemoryTarget();
   const metrics = new MemoryMetrics();
-  const split: ScaleTarget = {
-    type: 'docker',
-    describe: (request: ScaleRequest, ctx: PluginContext) => ((request.target as { endpoint: string }).endpoint === 'blackhole' ? dockerTarget.describe(request as never, ctx) : memory.describe(request, ctx)),
-    scale: (request: ScaleRequest, desired: number) => memory.scale(request, desired),
-  };
-  const registry = withOverrides(memoryRegistry(memory, metrics), { targets: { docker: async () => split } });
+  // The memory target serves the memory policies; the dead host's goes to the registered (real) Docker target.
+  const registry = memoryRegistry(memory, metrics);
   const endpoints = { ...noEndpoints, docker: { blackhole: { host: `tcp://127.0.0.1:${(blackHole.address() as AddressInfo).port}` } } };
   const healthy = Policy.parse(stepsPolicy('healthy', 'healthy-svc'));
   const rejected = Policy.parse(stepsPolicy('audit-rejects', 'rejects-svc'));
@@ -92,5 +85,5 @@ it('scenario (dynalite, black-holed TCP host, in-memory targets): the healthy ta
     expect(recorded.length, `records of actions on ${key}`).toBe(actions);
   }
   expect(second.records.find((r) => r.policyId === 'audit-rejects' && (r.details as { recovered?: boolean } | undefined)?.recovered)).toMatchObject({ status: 'Successful', desiredReplicas: 3 });
-  expect([...actionsByTarget.keys()].sort()).toEqual(['docker/local/healthy-svc', 'docker/local/rejects-svc']);
+  expect([...actionsByTarget.keys()].sort()).toEqual(['memory/healthy-svc', 'memory/rejects-svc']);
 });

@@ -118,8 +118,8 @@ describe('policy index (dynalite)', () => {
     const v = await stores.policies.put(cw, 0);
     await stores.policies.rebuildIndex();
     expect(await stores.policies.listIndex()).toEqual([
-      { id: 'index-cw', version: v, target: 'docker/local/api', alarms: [], cloudWatchQueries: 2 },
-      { id: 'index-web', version: 1, target: 'docker/local/web', alarms: ['web-high'], cloudWatchQueries: 0 },
+      { id: 'index-cw', version: v, target: 'memory/api', alarms: [], cloudWatchQueries: 2 },
+      { id: 'index-web', version: 1, target: 'memory/web', alarms: ['web-high'], cloudWatchQueries: 0 },
     ]);
     await stores.policies.put({ ...web, enabled: false }, 1, web.alarms);
     await stores.policies.delete('index-cw');

@@ -90,7 +90,7 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     await scenario.stores.policies.delete('docker-only', 1);
   });
 
-  it('the evaluate bundle scales a Kubernetes workload on a schedule tick with CloudWatch metrics (loading the Kubernetes client then, never dockerode or ioredis)', async () => {
+  it('the evaluate bundle scales a Kubernetes workload on a schedule tick with CloudWatch metrics (loading the Kubernetes target client then, never @kubernetes/client-node for a token kubeconfig, nor dockerode or ioredis)', async () => {
     // Prepare
     await seed(scenario);
     const { handler } = await nativeImport(pathToFileURL(bundles.evaluate!).href);
@@ -99,6 +99,8 @@ describe('handler bundles (esbuild with the CDK options; dynalite; CloudWatch: l
     // Assess
     expect(summary).toMatchObject({ actions: 1, failures: 0 });
     expect(kubernetesLoaded()).toBe(true);
+    // A kubeconfig with a token: the target's own HTTPS client, not @kubernetes/client-node.
+    expect(markerSet('kubernetesLibraryLoaded')).toBe(false);
     expect({ dockerode: dockerodeLoaded(), ioredis: ioredisLoaded() }).toEqual({ dockerode: false, ioredis: false });
     // A kubeconfig cluster, not EKS: neither the EKS nor the STS client is needed.
     expect(awsClientsLoaded()).toEqual(noAwsClientLoaded);

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Endpoints } from '../../shared/config/endpoints.ts';
@@ -9,6 +11,7 @@ import { kubernetesTarget } from '../../shared/plugins/targets/kubernetes/target
 import { startFakeKubernetes, type FakeKubernetes } from './fake-api.ts';
 
 let fake: FakeKubernetes;
+const libraryLoaded = () => (globalThis as Record<symbol, unknown>)[Symbol.for('autoscaler.kubernetesLibraryLoaded')] === true;
 let ctx: PluginContext;
 
 function request(target: Partial<KubernetesTarget> = {}): ScaleRequest<KubernetesTarget> {
@@ -124,6 +127,53 @@ describe('Kubernetes target (local fake Kubernetes API server)', () => {
     const attempt = kubernetesTarget.describe(request(), bad);
     // Assess
     await expect(attempt).rejects.toThrow(/context "prod" is not in the kubeconfig \(have: fake\)/);
+  });
+});
+
+describe('kubeconfig credentials (local fake Kubernetes API server)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kubeconfig-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const contextFor = (file: string): PluginContext => ({ ...ctx, endpoints: Endpoints.parse({ kubernetes: { local: { kubeconfig: { path: file, context: 'c' } } } }) });
+  const kubeconfig = (name: string, cluster: string, user: string) => {
+    const file = join(dir, name);
+    writeFileSync(file, ['apiVersion: v1', 'kind: Config', 'clusters:', `- name: k`, `  cluster: ${cluster}`, 'users:', '- name: u', `  user: ${user}`, 'contexts:', '- name: c', '  context: { cluster: k, user: u }', ''].join('\n'));
+    return file;
+  };
+
+  it('reads a token file and a CA file named relative to the kubeconfig, without @kubernetes/client-node', async () => {
+    // Prepare
+    fake.objects.set('workers/deployments/sidekiq', { replicas: 4, resourceVersion: 2 });
+    writeFileSync(join(dir, 'ca.pem'), Buffer.from(fake.caData, 'base64'));
+    writeFileSync(join(dir, 'token'), `${fake.token}\n`);
+    const file = kubeconfig('files.yaml', `{ server: "${fake.url}", certificate-authority: ca.pem }`, '{ tokenFile: token }');
+    // Act
+    const state = await kubernetesTarget.describe(request(), contextFor(file));
+    // Assess
+    expect(state.replicas).toBe(4);
+    expect(libraryLoaded()).toBe(false);
+  });
+
+  it('an exec credential plug-in (as `aws eks get-token` is used) goes through @kubernetes/client-node, which runs it', async () => {
+    // Prepare: the plug-in prints an ExecCredential (client.authentication.k8s.io/v1beta1) with the token.
+    fake.objects.set('workers/deployments/sidekiq', { replicas: 5, resourceVersion: 2 });
+    const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1beta1', kind: 'ExecCredential', status: { token: fake.token } });
+    const file = kubeconfig('exec.yaml', `{ server: "${fake.url}", certificate-authority-data: "${fake.caData}" }`, `{ exec: { apiVersion: client.authentication.k8s.io/v1beta1, command: sh, args: ["-c", ${JSON.stringify(`echo '${credential}'`)}] } }`);
+    // Act
+    const state = await kubernetesTarget.describe(request(), contextFor(file));
+    // Assess
+    expect(state.replicas).toBe(5);
+    expect(libraryLoaded()).toBe(true);
+  });
+
+  it('refuses a server whose certificate the kubeconfig\'s CA did not sign', async () => {
+    // Prepare: no CA given, so the fake's self-signed certificate is not trusted.
+    fake.objects.set('workers/deployments/sidekiq', { replicas: 1, resourceVersion: 1 });
+    const file = kubeconfig('no-ca.yaml', `{ server: "${fake.url}" }`, `{ token: ${fake.token} }`);
+    // Act
+    const outcome = await kubernetesTarget.describe(request(), contextFor(file)).then(() => 'answered', (error: Error) => error.message);
+    // Assess
+    expect(outcome).toMatch(/self-signed certificate|unable to verify/i);
+    expect(fake.requests).toEqual([]);
   });
 });
 

@@ -1,11 +1,12 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
-import { dockerNginxControl } from '../../shared/plugins/loadbalancers/nginx/control.ts';
+import { containerNginxControl } from '../../shared/plugins/loadbalancers/nginx/control.ts';
 import { nginxLoadBalancer, renderUpstream } from '../../shared/plugins/loadbalancers/nginx/loadbalancer.ts';
-import type { LoadBalancerPlugin, PluginContext } from '../../shared/plugins/types.ts';
+import { targetAccess, type LoadBalancerPlugin, type PluginContext } from '../../shared/plugins/types.ts';
 import { DockerTarget, NginxLoadBalancer } from '../../shared/policy/schema.ts';
-import { dockerHost } from '../../shared/plugins/targets/docker/client.ts';
+import { dockerContainerAccess } from '../../shared/plugins/targets/docker/containers.ts';
+import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
 import { describeWithServices } from '../support/services.ts';
 import { startMember, waitFor } from './http-members.ts';
 import type { HttpMember } from './http-members.ts';
@@ -32,7 +33,7 @@ describeWithServices('nginx load balancer in a container (real Docker Engine, ng
     gateway = net.Gateway;
     // Members run in this process on the bridge's host side, where the container reaches them.
     members = [await startMember('c-1', 0, gateway), await startMember('c-2', 0, gateway)];
-    plugin = nginxLoadBalancer.create(spec, target, ctx);
+    plugin = nginxLoadBalancer.create(spec, target, ctx, targetAccess(dockerTarget, target, ctx));
   });
   afterAll(async () => {
     await docker.getContainer(containerName).remove({ force: true }).catch(() => undefined);
@@ -45,7 +46,7 @@ describeWithServices('nginx load balancer in a container (real Docker Engine, ng
     await waitFor(async () => (await fetch(nginxUrl).then((r) => r.text(), () => ''), members.every((m) => m.hits > 0)), 10_000, 'both members to serve through the nginx container');
     const drained = await plugin.drain([members[0]!], ctx);
     await waitFor(async () => (await fetch(nginxUrl).then((r) => r.text(), () => '')) === 'c-2', 10_000, 'the drained configuration');
-    const control = dockerNginxControl(() => dockerHost('local', ctx), containerName);
+    const control = containerNginxControl(dockerContainerAccess('local', ctx), containerName);
 
     // Assess
     expect(registered).toMatchObject({ reloaded: true, added: ['c-1', 'c-2'] });
@@ -55,7 +56,7 @@ describeWithServices('nginx load balancer in a container (real Docker Engine, ng
 
   it('a configuration nginx rejects is rolled back inside the container and nginx keeps serving', async () => {
     // Prepare
-    const control = dockerNginxControl(() => dockerHost('local', ctx), containerName);
+    const control = containerNginxControl(dockerContainerAccess('local', ctx), containerName);
     const before = await control.read(file);
 
     // Act: a host name nginx cannot resolve (a label over 63 characters fails at once, without a DNS timeout).
@@ -70,7 +71,7 @@ describeWithServices('nginx load balancer in a container (real Docker Engine, ng
 
   it('a missing container is an error naming it and the Docker endpoint', async () => {
     // Prepare
-    const missing = nginxLoadBalancer.create({ ...spec, container: 'no-such-nginx' }, target, ctx);
+    const missing = nginxLoadBalancer.create({ ...spec, container: 'no-such-nginx' }, target, ctx, targetAccess(dockerTarget, target, ctx));
 
     // Act / Assess
     await expect(missing.register(members, ctx)).rejects.toThrow(/nginx container "no-such-nginx" on docker endpoint "local" .*failed: .*No such container/);

@@ -2,8 +2,11 @@ import Docker from 'dockerode';
 import { afterAll, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { ruleProblems, traefikLoadBalancer, TraefikLabels, validateTraefikLabels } from '../../shared/plugins/loadbalancers/traefik/loadbalancer.ts';
-import type { PluginContext } from '../../shared/plugins/types.ts';
-import { DockerTarget } from '../../shared/policy/schema.ts';
+import { nginxLoadBalancer } from '../../shared/plugins/loadbalancers/nginx/loadbalancer.ts';
+import { memoryTarget } from '../../shared/plugins/targets/memory/target.ts';
+import { dockerTarget } from '../../shared/plugins/targets/docker/target.ts';
+import { targetAccess, type PluginContext } from '../../shared/plugins/types.ts';
+import { DockerTarget, NginxLoadBalancer, Target } from '../../shared/policy/schema.ts';
 import { describeWithServices } from '../support/services.ts';
 
 const good = {
@@ -13,6 +16,22 @@ const good = {
   'traefik.http.routers.web.service': 'web',
   'traefik.http.services.web.loadbalancer.server.port': '8080',
 };
+
+describe('load balancers that need container access (pure: no service)', () => {
+  const ctx: PluginContext = { endpoints: noEndpoints, signal: new AbortController().signal };
+  const memory = Target.parse({ type: 'memory', name: 'web' });
+
+  it('traefik and nginx behind a target without container access fail at creation, naming the target type', () => {
+    // Prepare
+    const access = targetAccess(memoryTarget, memory as never, ctx);
+    const nginx = NginxLoadBalancer.parse({ type: 'nginx', container: 'nginx', upstream: 'web', file: '/etc/nginx/conf.d/web.conf', port: 80 });
+
+    // Act / Assess
+    expect(access).toEqual({});
+    expect(() => traefikLoadBalancer.create({ type: 'traefik' }, memory, ctx, access)).toThrow("the traefik load balancer verifies its members' container labels, and a memory target offers no container access");
+    expect(() => nginxLoadBalancer.create(nginx, memory, ctx, access)).toThrow("the nginx load balancer runs in a container on the target's host, and a memory target offers no container access");
+  });
+});
 
 describe('traefik labels (Traefik itself is not available here: labels are checked as its Docker provider reads them)', () => {
   it('accepts a complete router + service', () => {
@@ -87,7 +106,7 @@ describeWithServices('traefik load balancer reads the labels of real containers 
     // Prepare
     await docker.createContainer({ name: names[0], Image: process.env.TEST_IMAGE, Cmd: ['true'], Labels: good });
     await docker.createContainer({ name: names[1], Image: process.env.TEST_IMAGE, Cmd: ['true'], Labels: { ...good, 'traefik.http.routers.web.rule': 'PathPrefix(/api)' } });
-    const plugin = traefikLoadBalancer.create({ type: 'traefik' }, target, ctx);
+    const plugin = traefikLoadBalancer.create({ type: 'traefik' }, target, ctx, targetAccess(dockerTarget, target, ctx));
 
     // Act / Assess
     await expect(plugin.register([{ name: names[0]!, address: '172.18.0.2', port: 8080 }], ctx)).resolves.toMatchObject({ verified: [names[0]] });

@@ -125,7 +125,7 @@ describe('parsePolicyText: bad policies are rejected with messages naming field,
     const source = errorsOf({ ...validPolicy, metrics: [{ id: 'conns', source: 'datadog' }] });
 
     // Assess
-    expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes)']);
+    expect(target).toEqual(['p.yaml: target.type: "ecs" is not a known type (allowed: docker, kubernetes, memory)']);
     expect(rule).toEqual(['p.yaml: rule.type: "targetTracking" is not a known type (allowed: steps, target, stepAdjust, envelope)']);
     // The allowed sources are the catalog's, in its order.
     expect(source).toEqual([`p.yaml: metrics[0].source: "datadog" is not a known source (allowed: ${[...new Set(metricSourceCatalog.map((d) => d.source))].join(', ')})`]);

@@ -1,4 +1,5 @@
-// Recorded container specs in the state table (real dynalite): the environment is sealed. KMS has
+// Recorded container specs in the Docker target's plug-in state, in the state table (real dynalite):
+// the environment is sealed. KMS has
 // no local server here, so it is aws-sdk-client-mock standing in for GenerateDataKey / Decrypt,
 // answering as KMS does (a data key and its wrapped form; Decrypt only under the same context).
 import { randomBytes } from 'node:crypto';
@@ -11,8 +12,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { localClient, storesFromEnvironment } from '../../shared/state/client.ts';
 import { KmsDataKeys, LocalDataKeys } from '../../shared/state/sealing.ts';
-import { DynamoSpecStore } from '../../shared/state/specs.ts';
-import type { RecordedSpec } from '../../shared/plugins/targets/docker/spec-store.ts';
+import { DynamoPluginStateStore } from '../../shared/state/plugin-state.ts';
+import type { DataKeys } from '../../shared/state/sealing.ts';
+import { stateSpecStore, type RecordedSpec, type SpecStore } from '../../shared/plugins/targets/docker/spec-store.ts';
 import { startTestStores, type TestStores } from './setup.ts';
 
 const keyArn = 'arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab';
@@ -42,8 +44,13 @@ function recordedSpec(name: string): RecordedSpec {
   };
 }
 
-const rawItem = async (service: string, name: string) =>
-  (await db.doc.send(new GetCommand({ TableName: db.names.state, Key: { pk: `specs#${service}`, sk: `container#${name}` } }))).Item!;
+/** The Docker target's spec store over the state table, as an evaluation builds it (namespace `docker`). */
+const specStore = (keys: DataKeys): SpecStore => stateSpecStore(new DynamoPluginStateStore(db.doc, db.names.state, keys).namespace('docker'));
+
+const itemKey = (service: string, name: string) => ({ pk: 'plugin#docker', sk: `specs/${service}/${name}` });
+const rawItem = async (service: string, name: string) => (await db.doc.send(new GetCommand({ TableName: db.names.state, Key: itemKey(service, name) }))).Item!;
+/** The sealed environment inside the stored value. */
+const sealedEnvOf = (item: Record<string, unknown>) => (JSON.parse(String(item.value)) as { env?: unknown }).env;
 
 describe('recorded container environments sealed with the KMS key (aws-sdk-client-mock for KMS, real dynalite)', () => {
   const kms = mockClient(KMSClient);
@@ -71,31 +78,32 @@ describe('recorded container environments sealed with the KMS key (aws-sdk-clien
     // Prepare
     const service = 'docker/local/sealed-web';
     const recorded = recordedSpec('sealed-1');
-    const store = new DynamoSpecStore(db.doc, db.names.state, new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' })));
+    const store = specStore(new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' })));
 
     // Act
     await store.put(service, recorded);
     const item = await rawItem(service, 'sealed-1');
-    const readBack = await new DynamoSpecStore(db.doc, db.names.state, new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' }))).list(service);
+    const readBack = await specStore(new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' }))).list(service);
 
     // Assess: no value in the item; the same spec back, key order included (the target compares JSON text).
     expect(JSON.stringify(item)).not.toContain(secretValue);
     expect(JSON.stringify(item)).not.toContain('MODE=prod');
-    expect(item.env).toMatchObject({ v: 1, keyId: keyArn });
+    expect(sealedEnvOf(item)).toMatchObject({ v: 1, keyId: keyArn });
     expect(JSON.stringify(readBack.get('sealed-1'))).toBe(JSON.stringify(recorded));
     const generated = kms.commandCalls(GenerateDataKeyCommand).map((call) => call.args[0].input);
-    expect(generated).toEqual([{ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'autoscaler/container-env', service, container: 'sealed-1' } }]);
+    expect(generated).toEqual([{ KeyId: keyArn, KeySpec: 'AES_256', EncryptionContext: { purpose: 'autoscaler/container-env', service, container: 'sealed-1', namespace: 'docker' } }]);
     expect(kms.commandCalls(DecryptCommand).map((call) => call.args[0].input.KeyId)).toEqual([keyArn]);
   });
 
   it('a sealed environment copied onto another container\'s item does not open, and the error names the container', async () => {
     // Prepare
     const service = 'docker/local/sealed-copy';
-    const store = new DynamoSpecStore(db.doc, db.names.state, new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' })));
+    const store = specStore(new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' })));
     await store.put(service, recordedSpec('copy-from'));
-    const stolen = (await rawItem(service, 'copy-from')).env;
+    const stolen = sealedEnvOf(await rawItem(service, 'copy-from'));
     await store.put(service, recordedSpec('copy-to'));
-    await db.doc.send(new PutCommand({ TableName: db.names.state, Item: { ...(await rawItem(service, 'copy-to')), env: stolen } }));
+    const target = await rawItem(service, 'copy-to');
+    await db.doc.send(new PutCommand({ TableName: db.names.state, Item: { ...target, value: JSON.stringify({ ...JSON.parse(String(target.value)), env: stolen }) } }));
 
     // Act
     const error = await store.list(service).then(() => undefined, (err: Error) => err);
@@ -106,31 +114,35 @@ describe('recorded container environments sealed with the KMS key (aws-sdk-clien
   });
 });
 
-describe('recorded container specs: older plain records, local keys, no key configured (real dynalite)', () => {
-  it('a record written before sealing (environment in the plain item) is still read as it was', async () => {
+describe('recorded container specs: namespaces, local keys, no key configured (real dynalite)', () => {
+  it('an environment sealed in the docker namespace does not open when its value is copied into another plug-in\'s namespace', async () => {
     // Prepare
-    const service = 'docker/local/plain-old';
-    const recorded = recordedSpec('old-1');
-    await db.doc.send(new PutCommand({ TableName: db.names.state, Item: { pk: `specs#${service}`, sk: 'container#old-1', recorded: JSON.stringify(recorded) } }));
+    const service = 'docker/local/other-namespace';
+    const keys = LocalDataKeys.ephemeral();
+    await specStore(keys).put(service, recordedSpec('ns-1'));
+    const item = await rawItem(service, 'ns-1');
+    await db.doc.send(new PutCommand({ TableName: db.names.state, Item: { ...item, pk: 'plugin#thief' } }));
 
     // Act
-    const read = await new DynamoSpecStore(db.doc, db.names.state, LocalDataKeys.ephemeral()).list(service);
+    const error = await stateSpecStore(new DynamoPluginStateStore(db.doc, db.names.state, keys).namespace('thief'))
+      .list(service)
+      .then(() => 'opened', (err: Error) => err.message);
 
     // Assess
-    expect(read.get('old-1')).toEqual(recorded);
+    expect(error).toMatch(/^recorded spec of container "ns-1" \(docker\/local\/other-namespace\): its environment cannot be decrypted: /);
   });
 
   it('a local key file (autoscaler local) is created owner-only and opens what another process sealed with it', async () => {
     // Prepare
     const service = 'docker/local/local-key';
     const path = join(dir, 'nested', 'spec-sealing.key');
-    const writer = new DynamoSpecStore(db.doc, db.names.state, await LocalDataKeys.fromFile(path));
+    const writer = specStore(await LocalDataKeys.fromFile(path));
 
     // Act
     await writer.put(service, recordedSpec('local-1'));
-    const reader = new DynamoSpecStore(db.doc, db.names.state, await LocalDataKeys.fromFile(path));
+    const reader = specStore(await LocalDataKeys.fromFile(path));
     const read = await reader.list(service);
-    const otherKey = await new DynamoSpecStore(db.doc, db.names.state, LocalDataKeys.ephemeral()).list(service).then(() => 'opened', (err: Error) => err.message);
+    const otherKey = await specStore(LocalDataKeys.ephemeral()).list(service).then(() => 'opened', (err: Error) => err.message);
 
     // Assess
     expect(statSync(path).mode & 0o777).toBe(0o600);
@@ -143,7 +155,7 @@ describe('recorded container specs: older plain records, local keys, no key conf
     // Prepare
     const tables = { POLICIES_TABLE: db.names.policies, STATE_TABLE: db.names.state, AUDIT_TABLE: db.names.audit };
     const client = localClient(db.endpoint);
-    const unconfigured = storesFromEnvironment(tables, client).specs;
+    const unconfigured = stateSpecStore(storesFromEnvironment(tables, client).pluginState.namespace('docker'));
     const service = 'docker/local/no-key';
     const withoutEnvironment: RecordedSpec = { ...recordedSpec('bare-1'), spec: { ...recordedSpec('bare-1').spec, body: { Image: 'busybox' } } };
 

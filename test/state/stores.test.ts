@@ -155,29 +155,39 @@ describe('state store (dynalite)', () => {
   });
 });
 
-describe('recorded container specs (dynalite)', () => {
-  it('round-trips specs per service, survives a new store instance, and forgets on delete', async () => {
+describe('plug-in state in the state table (dynalite)', () => {
+  it('keeps values per namespace across store instances, lists by prefix, and forgets on delete', async () => {
     // Prepare
-    const spec = {
-      name: 'web-1',
-      imageId: 'sha256:abc',
-      body: { Image: 'busybox', Env: ['A=1'], Labels: { 'autoscaler.service': 'web', 'x.y': 'z' }, HostConfig: { Memory: 1 } },
-      extraNetworks: [],
-    };
-    const recorded = { containerId: 'c1', recordedAt: '2026-11-23T00:00:00.000Z', spec };
-    const { DynamoSpecStore } = await import('../../shared/state/specs.ts');
+    const { DynamoPluginStateStore } = await import('../../shared/state/plugin-state.ts');
     const { LocalDataKeys } = await import('../../shared/state/sealing.ts');
     const keys = LocalDataKeys.ephemeral();
-    const specs = new DynamoSpecStore(db.doc, db.names.state, keys);
+    const writer = new DynamoPluginStateStore(db.doc, db.names.state, keys).namespace('ps-a');
+    const value = { nested: { map: { a: 1 } }, list: [1, 'two', null] };
     // Act
-    await specs.put('docker/local/web', recorded);
-    await specs.put('docker/local/other', { ...recorded, spec: { ...spec, name: 'other-1' } });
-    const again = await new DynamoSpecStore(db.doc, db.names.state, keys).list('docker/local/web');
-    await specs.delete('docker/local/web', 'web-1');
+    await writer.set('svc/one', value);
+    await writer.set('svc/two', 2);
+    await writer.set('svc2/one', 3);
+    await new DynamoPluginStateStore(db.doc, db.names.state, keys).namespace('ps-b').set('svc/one', 'other plug-in');
+    const reader = new DynamoPluginStateStore(db.doc, db.names.state, keys).namespace('ps-a');
+    const read = await reader.get('svc/one');
+    const listed = await reader.list('svc/');
+    await reader.delete('svc/two');
     // Assess
-    expect([...again.keys()]).toEqual(['web-1']);
-    expect(again.get('web-1')).toEqual(recorded);
-    expect((await specs.list('docker/local/web')).size).toBe(0);
-    expect([...(await specs.list('docker/local/other')).keys()]).toEqual(['other-1']);
+    expect(read).toEqual(value);
+    expect([...listed]).toEqual([['svc/one', value], ['svc/two', 2]]);
+    expect(await reader.get('svc/two')).toBeUndefined();
+    expect(await reader.get('missing')).toBeUndefined();
+    expect([...(await reader.list('')).keys()]).toEqual(['svc/one', 'svc2/one']);
+  });
+
+  it('a key DynamoDB cannot hold is refused with the namespace, the key and the limit', async () => {
+    // Prepare
+    const { DynamoPluginStateStore } = await import('../../shared/state/plugin-state.ts');
+    const { LocalDataKeys } = await import('../../shared/state/sealing.ts');
+    const state = new DynamoPluginStateStore(db.doc, db.names.state, LocalDataKeys.ephemeral()).namespace('ps-c');
+    // Act
+    const refused = await state.set('k'.repeat(1025), 1).then(() => 'stored', (err: Error) => err.message);
+    // Assess
+    expect(refused).toBe(`plug-in state of "ps-c": key "${'k'.repeat(80)}" is 1025 bytes; allowed: 1-1024 bytes`);
   });
 });

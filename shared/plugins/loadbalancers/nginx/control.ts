@@ -1,14 +1,14 @@
 /**
  * The few nginx operations the load balancer needs, behind one interface with two implementations:
- * a container on a Docker endpoint (production: files through the archive API, commands through
- * exec), and a local nginx process with its own prefix and config (tests, single-host setups).
+ * a container on the target's host (production: files through the archive API, commands through
+ * exec — the target's container access, ScaleTarget.containers), and a local nginx process with its
+ * own prefix and config (tests, single-host setups).
  */
 import { execFile } from 'node:child_process';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
-import type { DockerHost } from '../../targets/docker/client.ts';
+import type { ContainerAccess } from '../../types.ts';
 
 export interface NginxControl {
   /** What errors name, e.g. `nginx container "nginx-1" on docker endpoint "edge-1"`. */
@@ -117,55 +117,26 @@ export function firstFileOfTar(archive: Buffer): string | undefined {
   return undefined;
 }
 
-async function streamToBuffer(stream: NodeJS.ReadableStream): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of stream) chunks.push(Buffer.from(chunk as Buffer));
-  return Buffer.concat(chunks);
-}
-
-export function dockerNginxControl(host: () => Promise<DockerHost>, container: string, signal?: AbortSignal): NginxControl {
+export function containerNginxControl(access: ContainerAccess, container: string): NginxControl {
   const label = `nginx container "${container}"`;
-  const wrap = async <T>(operation: string, fn: (h: DockerHost) => Promise<T>): Promise<T> => {
-    const h = await host();
+  const wrap = async <T>(operation: string, fn: () => Promise<T>): Promise<T> => {
     try {
-      return await fn(h);
+      return await fn();
     } catch (err) {
-      const e = err as { json?: { message?: string }; message?: string };
-      throw new Error(`${label} on ${h.label}: ${operation} failed: ${e.json?.message ?? e.message ?? String(err)}`, { cause: err });
+      throw new Error(`${label} on ${access.label}: ${operation} failed: ${(err as Error).message ?? String(err)}`, { cause: err });
     }
   };
-  const exec = (args: string[]) =>
-    wrap(`exec ${args.join(' ')}`, async (h) => {
-      const c = h.docker.getContainer(container);
-      const e = await c.exec({ Cmd: args, AttachStdout: true, AttachStderr: true, abortSignal: signal });
-      const stream = await e.start({ hijack: true, stdin: false });
-      const out = new PassThrough();
-      const done = streamToBuffer(out);
-      h.docker.modem.demuxStream(stream, out, out);
-      await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
-      });
-      out.end();
-      const { ExitCode } = await e.inspect();
-      return { exitCode: ExitCode ?? -1, output: (await done).toString('utf8').trim() };
-    });
+  const exec = (args: string[]) => wrap(`exec ${args.join(' ')}`, () => access.exec(container, args));
   return {
     label,
     async read(file) {
-      return wrap(`read ${file}`, async (h) => {
-        try {
-          const archive = await h.docker.getContainer(container).getArchive({ path: file });
-          return firstFileOfTar(await streamToBuffer(archive));
-        } catch (err) {
-          if ((err as { statusCode?: number }).statusCode === 404) return undefined;
-          throw err;
-        }
+      return wrap(`read ${file}`, async () => {
+        const archive = await access.getArchive(container, file);
+        return archive === undefined ? undefined : firstFileOfTar(archive);
       });
     },
     async write(file, content) {
-      await wrap(`write ${file}`, (h) => h.docker.getContainer(container).putArchive(tarOneFile(basename(file), content), { path: dirname(file) }));
+      await wrap(`write ${file}`, () => access.putArchive(container, dirname(file), tarOneFile(basename(file), content)));
     },
     async remove(file) {
       const { exitCode, output } = await exec(['rm', '-f', file]);

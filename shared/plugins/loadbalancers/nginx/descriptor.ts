@@ -15,5 +15,6 @@ export const NginxLoadBalancer = z.strictObject({
 export const nginxLoadBalancerDescriptor = {
   type: 'nginx',
   schema: NginxLoadBalancer,
+  needs: { containers: true },
   load: async () => (await import('./loadbalancer.ts')).nginxLoadBalancer,
 } as const satisfies LoadBalancerDescriptor;

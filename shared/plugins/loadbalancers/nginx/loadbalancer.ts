@@ -4,11 +4,10 @@
  * back and skips the reload, then throws with nginx's own message so the engine audits it.
  */
 import { isIP } from 'node:net';
-import { dockerHost } from '../../targets/docker/client.ts';
 import type { NginxLoadBalancer as NginxSpec, Target } from '../../../policy/schema.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../../types.ts';
+import type { LoadBalancerFactory, LoadBalancerPlugin, Member, TargetAccess } from '../../types.ts';
 import type { NginxControl } from './control.ts';
-import { dockerNginxControl } from './control.ts';
+import { containerNginxControl } from './control.ts';
 
 const header = '# Managed by the autoscaler: rewritten on every scale, hand edits are lost.\n';
 const memberName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
@@ -115,8 +114,8 @@ export class NginxUpstream implements LoadBalancerPlugin {
 
 export const nginxLoadBalancer: LoadBalancerFactory<NginxSpec> = {
   type: 'nginx',
-  create(spec: NginxSpec, target: Target, ctx: PluginContext): LoadBalancerPlugin {
-    if (target.type !== 'docker') throw new Error('the nginx load balancer needs a docker target (nginx runs in a container on its endpoint)');
-    return new NginxUpstream(spec, dockerNginxControl(() => dockerHost(target.endpoint, ctx), spec.container, ctx.signal));
+  create(spec: NginxSpec, target: Target, _ctx, access?: TargetAccess): LoadBalancerPlugin {
+    if (!access?.containers) throw new Error(`the nginx load balancer runs in a container on the target's host, and a ${target.type} target offers no container access`);
+    return new NginxUpstream(spec, containerNginxControl(access.containers, spec.container));
   },
 };

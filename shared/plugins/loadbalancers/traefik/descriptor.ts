@@ -7,5 +7,6 @@ export const TraefikLoadBalancer = z.strictObject({ type: z.literal('traefik') }
 export const traefikLoadBalancerDescriptor = {
   type: 'traefik',
   schema: TraefikLoadBalancer,
+  needs: { containers: true },
   load: async () => (await import('./loadbalancer.ts')).traefikLoadBalancer,
 } as const satisfies LoadBalancerDescriptor;

@@ -5,9 +5,8 @@
  * clone with a broken rule or port silently gets no traffic. So register/reconcile VERIFY the
  * labels of every member and fail (and the engine audits it) when Traefik could not route to it.
  */
-import { dockerHost } from '../../targets/docker/client.ts';
 import type { Target } from '../../../policy/schema.ts';
-import type { LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext } from '../../types.ts';
+import type { ContainerAccess, LoadBalancerFactory, LoadBalancerPlugin, Member, PluginContext, TargetAccess } from '../../types.ts';
 
 export interface TraefikLabelOptions {
   /** Traefik's `providers.docker.exposedByDefault`; when false a container needs `traefik.enable=true`. */
@@ -118,23 +117,21 @@ export class TraefikLabels implements LoadBalancerPlugin {
   }
 }
 
-/** The labels of a member's container on the target's Docker endpoint. */
-function dockerLabels(target: Target): LabelsOf {
-  if (target.type !== 'docker') throw new Error('the traefik load balancer needs a docker target');
-  return async (member, ctx) => {
-    const host = await dockerHost(target.endpoint, ctx);
+/** The labels of a member's container, through the target's container access. */
+function containerLabels(containers: ContainerAccess): LabelsOf {
+  return async (member) => {
     try {
-      const info = await host.docker.getContainer(member.name).inspect({ abortSignal: ctx.signal });
-      return (info.Config?.Labels ?? {}) as Record<string, string>;
+      return await containers.labels(member.name);
     } catch (err) {
-      throw new Error(`${host.label}: cannot read the labels of container ${member.name}: ${(err as { json?: { message?: string } }).json?.message ?? (err as Error).message}`);
+      throw new Error(`${containers.label}: cannot read the labels of container ${member.name}: ${(err as Error).message}`, { cause: err });
     }
   };
 }
 
 export const traefikLoadBalancer: LoadBalancerFactory<{ type: 'traefik' }> = {
   type: 'traefik',
-  create(_spec, target): LoadBalancerPlugin {
-    return new TraefikLabels(dockerLabels(target));
+  create(_spec, target: Target, _ctx, access?: TargetAccess): LoadBalancerPlugin {
+    if (!access?.containers) throw new Error(`the traefik load balancer verifies its members' container labels, and a ${target.type} target offers no container access`);
+    return new TraefikLabels(containerLabels(access.containers));
   },
 };

@@ -48,7 +48,7 @@ export const dockerTargetDescriptor = {
   type: 'docker',
   schema: DockerTarget,
   endpointKind: dockerEndpointKind,
-  capabilities: { labelOverrides: true, members: true },
+  capabilities: { labelOverrides: true, members: true, containers: true },
   key: (target: z.output<typeof DockerTarget>) => `docker/${target.endpoint}/${target.service}`,
   load: async () => (await import('./target.ts')).dockerTarget,
 } as const satisfies TargetDescriptor<typeof DockerTarget>;

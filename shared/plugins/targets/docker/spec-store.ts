@@ -5,14 +5,14 @@
  * Only originals are recorded. Clones are the product's own and their number is the scaling
  * decision's business: a removed clone is replaced by the next scale-out, not recreated.
  *
- * The target finds the store on the plug-in context (`DockerPluginContext.specStore`); without one
- * it uses a process-wide in-memory store (enough for `autoscaler local`; a Lambda needs a durable
- * store, e.g. a DynamoDB implementation of this interface).
+ * The specs live in the target's plug-in state (namespace `docker`, shared/plugins/state.ts): the
+ * state table in Lambda and `autoscaler local`, process memory without a durable store. Key
+ * `specs/<target key>/<container name>`. A container's environment (`Env`, often passwords and
+ * tokens) is sealed through the state's secrets (KMS in AWS), bound to the service and container;
+ * the rest of the spec is stored as it is.
  */
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import type { PluginState, SealedSecret } from '../../types.ts';
 import type { ContainerSpec } from './spec.ts';
-
 export interface RecordedSpec {
   /** The container this spec was read from (a recreated container has a new id). */
   readonly containerId: string;
@@ -29,82 +29,58 @@ export interface SpecStore {
   delete(serviceKey: string, name: string): Promise<void>;
 }
 
-export class MemorySpecStore implements SpecStore {
-  readonly #services = new Map<string, Map<string, RecordedSpec>>();
-
-  async list(serviceKey: string): Promise<ReadonlyMap<string, RecordedSpec>> {
-    return new Map(this.#services.get(serviceKey) ?? []);
-  }
-
-  async put(serviceKey: string, recorded: RecordedSpec): Promise<void> {
-    let service = this.#services.get(serviceKey);
-    if (!service) this.#services.set(serviceKey, (service = new Map()));
-    service.set(recorded.spec.name, structuredClone(recorded));
-  }
-
-  async delete(serviceKey: string, name: string): Promise<void> {
-    this.#services.get(serviceKey)?.delete(name);
-  }
+/** What the state holds per container: the spec without its environment, and the environment sealed. */
+interface StoredSpec {
+  readonly recorded: RecordedSpec;
+  readonly env?: SealedSecret;
 }
 
-type FileContents = Record<string, Record<string, RecordedSpec>>;
+const prefixOf = (serviceKey: string) => `specs/${serviceKey}/`;
+const envContext = (serviceKey: string, name: string) => ({ purpose: 'autoscaler/container-env', service: serviceKey, container: name });
 
-/** A JSON file (one per deployment), written atomically; writes from this process are serialised. */
-export class FileSpecStore implements SpecStore {
-  readonly #path: string;
-  #queue: Promise<unknown> = Promise.resolve();
+/** The recorded specs in one plug-in state namespace (the Docker target passes its own, `docker`). */
+export function stateSpecStore(state: PluginState): SpecStore {
+  return {
+    async list(serviceKey) {
+      const prefix = prefixOf(serviceKey);
+      const specs = new Map<string, RecordedSpec>();
+      for (const value of (await state.list(prefix)).values()) {
+        const { recorded, env } = value as StoredSpec;
+        const name = recorded.spec.name;
+        if (!env) {
+          specs.set(name, recorded);
+          continue;
+        }
+        let values: string;
+        try {
+          values = await state.secrets.open(env, envContext(serviceKey, name));
+        } catch (err) {
+          throw new Error(`recorded spec of container "${name}" (${serviceKey}): its environment cannot be decrypted: ${(err as Error).message}`, { cause: err });
+        }
+        specs.set(name, { ...recorded, spec: { ...recorded.spec, body: { ...recorded.spec.body, Env: JSON.parse(values) as string[] } } });
+      }
+      return specs;
+    },
 
-  constructor(path: string) {
-    this.#path = path;
-  }
+    async put(serviceKey, recorded) {
+      const env = recorded.spec.body.Env;
+      const name = recorded.spec.name;
+      let stored: StoredSpec = { recorded };
+      if (env && env.length > 0) {
+        try {
+          // Env stays as a key (null) so reading puts the values back in the same place: the target
+          // compares recorded specs as JSON text, and a moved key would look like a change.
+          const sealed = await state.secrets.seal(JSON.stringify(env), envContext(serviceKey, name));
+          stored = { recorded: { ...recorded, spec: { ...recorded.spec, body: { ...recorded.spec.body, Env: null as unknown as undefined } } }, env: sealed };
+        } catch (err) {
+          throw new Error(`recorded spec of container "${name}" (${serviceKey}): its environment cannot be encrypted, so it is not stored: ${(err as Error).message}`, { cause: err });
+        }
+      }
+      await state.set(`${prefixOf(serviceKey)}${name}`, stored);
+    },
 
-  async #read(): Promise<FileContents> {
-    let text: string;
-    try {
-      text = await readFile(this.#path, 'utf8');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
-      throw err;
-    }
-    try {
-      const parsed = JSON.parse(text) as unknown;
-      if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) return parsed as FileContents;
-    } catch {
-      // fall through to the error below
-    }
-    throw new Error(`spec store ${this.#path}: not a JSON object of services; fix or remove the file`);
-  }
-
-  #update(change: (contents: FileContents) => void): Promise<void> {
-    const run = this.#queue.then(async () => {
-      const contents = await this.#read();
-      change(contents);
-      await mkdir(dirname(this.#path), { recursive: true });
-      const temporary = `${this.#path}.${process.pid}.tmp`;
-      await writeFile(temporary, `${JSON.stringify(contents, null, 2)}\n`, { mode: 0o600 });
-      await rename(temporary, this.#path);
-    });
-    this.#queue = run.catch(() => undefined);
-    return run;
-  }
-
-  async list(serviceKey: string): Promise<ReadonlyMap<string, RecordedSpec>> {
-    await this.#queue;
-    return new Map(Object.entries((await this.#read())[serviceKey] ?? {}));
-  }
-
-  put(serviceKey: string, recorded: RecordedSpec): Promise<void> {
-    return this.#update((contents) => {
-      contents[serviceKey] = { ...contents[serviceKey], [recorded.spec.name]: recorded };
-    });
-  }
-
-  delete(serviceKey: string, name: string): Promise<void> {
-    return this.#update((contents) => {
-      const service = contents[serviceKey];
-      if (!service) return;
-      delete service[name];
-      if (Object.keys(service).length === 0) delete contents[serviceKey];
-    });
-  }
+    async delete(serviceKey, name) {
+      await state.delete(`${prefixOf(serviceKey)}${name}`);
+    },
+  };
 }

@@ -21,14 +21,11 @@ import type Docker from 'dockerode';
 import type { AvailabilityAction, LoadBalancerPlugin, Member, PluginContext, ScaleRequest, ScaleResult, ScaleTarget, TargetState } from '../../types.ts';
 import { targetKey, type DockerTarget } from '../../../policy/schema.ts';
 import { call, dockerHost, type DockerHost } from './client.ts';
+import { dockerContainerAccess } from './containers.ts';
 import { memberOf, servicePort } from './members.ts';
-import { MemorySpecStore, type SpecStore } from './spec-store.ts';
+import { stateOf } from '../../state.ts';
+import { stateSpecStore, type SpecStore } from './spec-store.ts';
 import { MANAGED_LABEL, SERVICE_LABEL, cloneName, cloneSpec, compareCreated, containerName, specFromInspect, type ContainerSpec } from './spec.ts';
-
-/** The plug-in context, plus where recorded specs live (absent: a process-wide in-memory store). */
-export interface DockerPluginContext extends PluginContext {
-  readonly specStore?: SpecStore;
-}
 
 /** A scale step that did not fully succeed; `details` say what was created, removed and what failed. */
 export class DockerScaleError extends Error {
@@ -40,7 +37,6 @@ export class DockerScaleError extends Error {
   }
 }
 
-const processSpecStore = new MemorySpecStore();
 const POLL_FIRST_MS = 20;
 const POLL_MAX_MS = 250;
 
@@ -234,8 +230,9 @@ async function recordOriginals(store: SpecStore, key: string, infos: readonly Do
   }
 }
 
+/** Recorded specs live in the target's own plug-in state namespace (durable where the evaluation has a durable store). */
 function specStoreOf(ctx: PluginContext): SpecStore {
-  return (ctx as DockerPluginContext).specStore ?? processSpecStore;
+  return stateSpecStore(stateOf(ctx, 'docker'));
 }
 
 // ---------------------------------------------------------------- scale out / in
@@ -343,6 +340,13 @@ async function scaleIn(host: DockerHost, request: Request, listed: readonly List
   return { replicas, details };
 }
 
+/** Load-balancer members of the running (and healthy, when they have a healthcheck) containers. */
+async function readyMembers(host: DockerHost, request: Request, listed: readonly Listed[], signal: AbortSignal): Promise<Member[]> {
+  const running = await Promise.all(listed.filter((c) => c.State === 'running').map((c) => inspect(host, c.Id, signal)));
+  const ready = running.filter((info) => info.State.Health === undefined || info.State.Health.Status === 'healthy');
+  return ready.flatMap((info) => memberOf(info, servicePort(request.policy.loadBalancer, info), host.publishedAddress) ?? []);
+}
+
 // ---------------------------------------------------------------- the plug-in
 
 export const dockerTarget: ScaleTarget<DockerTarget> = {
@@ -417,6 +421,16 @@ export const dockerTarget: ScaleTarget<DockerTarget> = {
     return actions;
   },
 
+  async members(request, ctx): Promise<Member[]> {
+    const host = await dockerHost(request.target.endpoint, ctx);
+    const listed = await listService(host, request.target.service, ctx.signal);
+    return readyMembers(host, request, listed, ctx.signal);
+  },
+
+  containers(target, ctx) {
+    return dockerContainerAccess(target.endpoint, ctx);
+  },
+
   async reconcile(request, ctx): Promise<Readonly<Record<string, unknown>>> {
     const { target } = request;
     const host = await dockerHost(target.endpoint, ctx);
@@ -435,9 +449,7 @@ export const dockerTarget: ScaleTarget<DockerTarget> = {
       else swept.push(listedName(orphan));
     }
 
-    const running = await Promise.all(listed.filter((c) => c.State === 'running').map((c) => inspect(host, c.Id, ctx.signal)));
-    const ready = running.filter((info) => info.State.Health === undefined || info.State.Health.Status === 'healthy');
-    const members = ready.flatMap((info) => memberOf(info, servicePort(request.policy.loadBalancer, info), host.publishedAddress) ?? []);
+    const members = await readyMembers(host, request, listed, ctx.signal);
     const loadBalancer = request.loadBalancer ? await request.loadBalancer.reconcile(members, ctx) : undefined;
     return {
       swept,

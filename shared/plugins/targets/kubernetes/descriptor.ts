@@ -47,7 +47,7 @@ export const kubernetesTargetDescriptor = {
   type: 'kubernetes',
   schema: KubernetesTarget,
   endpointKind: kubernetesEndpointKind,
-  capabilities: { labelOverrides: false, members: false },
+  capabilities: { labelOverrides: false, members: false, containers: false },
   key: (target: z.output<typeof KubernetesTarget>) => `kubernetes/${target.cluster}/${target.namespace}/${target.kind}/${target.name}`,
   load: async () => (await import('./target.ts')).kubernetesTarget,
 } as const satisfies TargetDescriptor<typeof KubernetesTarget>;
