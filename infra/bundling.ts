@@ -39,6 +39,8 @@ export const lazyPackages = [
   '@aws-sdk/client-sts',
   '@aws-sdk/client-secrets-manager',
   '@aws-sdk/client-kms',
+  // Only the dispatcher of a deployment large enough to fan out, and the worker, talk to SQS.
+  '@aws-sdk/client-sqs',
 ] as const;
 
 export const bundling: BundlingOptions = {

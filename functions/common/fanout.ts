@@ -3,7 +3,6 @@
  * configuration (once per warm container), and a shard run with its log lines and metrics.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { fanoutConfigFromEnvironment, type FanoutConfig } from '../../shared/fanout/config.ts';
 import { dispatchTick, type DispatchResult, type Tick } from '../../shared/fanout/dispatcher.ts';
@@ -21,7 +20,7 @@ let fanout: { config: FanoutConfig; queue?: SqsShardQueue } | undefined;
 export function getFanout(): { config: FanoutConfig; queue?: SqsShardQueue } {
   if (!fanout) {
     const config = fanoutConfigFromEnvironment();
-    fanout = { config, ...(config.queueUrl ? { queue: new SqsShardQueue(new SQSClient({}), config.queueUrl) } : {}) };
+    fanout = { config, ...(config.queueUrl ? { queue: new SqsShardQueue(undefined, config.queueUrl) } : {}) };
   }
   return fanout;
 }

@@ -3,25 +3,33 @@
  * that SQS reports as failed sent again with backoff. The worker side uses `makeVisibleSoon` to
  * hand a failed shard back to the queue in seconds instead of after the whole visibility timeout.
  */
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { lazyLibrary } from '../plugins/lazy.ts';
 import type { ShardQueue } from './dispatcher.ts';
 import type { ShardMessage } from './message.ts';
+
+// Loaded on first use: a deployment small enough to evaluate in-process never sends a shard, and
+// the alarm function never does.
+const sqsLibrary = lazyLibrary('sqsClient', () => import('@aws-sdk/client-sqs'));
 
 export const sendMessageBatchLimit = 10;
 const sendAttempts = 4;
 
 export class SqsShardQueue implements ShardQueue {
-  readonly #client: SQSClient;
+  #client: SQSClient | undefined;
   readonly queueUrl: string;
   readonly #sleep: (ms: number) => Promise<void>;
 
-  constructor(client: SQSClient, queueUrl: string, sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms))) {
+  /** `client` undefined: one is made on the first send, with the SDK loaded then. */
+  constructor(client: SQSClient | undefined, queueUrl: string, sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms))) {
     this.#client = client;
     this.queueUrl = queueUrl;
     this.#sleep = sleep;
   }
 
   async send(messages: readonly ShardMessage[]): Promise<void> {
+    const { SendMessageBatchCommand } = await sqsLibrary();
+    const client = await this.#sqs();
     const unsent: string[] = [];
     for (let i = 0; i < messages.length; i += sendMessageBatchLimit) {
       let entries = messages.slice(i, i + sendMessageBatchLimit).map((m) => ({ Id: `shard-${m.shard}`, MessageBody: JSON.stringify(m) }));
@@ -29,7 +37,7 @@ export class SqsShardQueue implements ShardQueue {
       for (let attempt = 0; entries.length > 0 && attempt < sendAttempts; attempt++) {
         if (attempt > 0) await this.#sleep(100 * 2 ** attempt);
         try {
-          const result = await this.#client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
+          const result = await client.send(new SendMessageBatchCommand({ QueueUrl: this.queueUrl, Entries: entries }));
           const failed = result.Failed ?? [];
           // A sender fault (a malformed entry) would fail the same way again: given up at once.
           for (const f of failed.filter((f) => f.SenderFault)) {
@@ -51,6 +59,12 @@ export class SqsShardQueue implements ShardQueue {
 
   /** Makes a received message visible again after `seconds` (0–43 200). */
   async makeVisibleSoon(receiptHandle: string, seconds: number): Promise<void> {
-    await this.#client.send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    const { ChangeMessageVisibilityCommand } = await sqsLibrary();
+    await (await this.#sqs()).send(new ChangeMessageVisibilityCommand({ QueueUrl: this.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+  }
+
+  async #sqs(): Promise<SQSClient> {
+    this.#client ??= new (await sqsLibrary()).SQSClient({});
+    return this.#client;
   }
 }
