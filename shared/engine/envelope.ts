@@ -47,6 +47,22 @@ const envelopeRules = (policy: Policy): EnvelopeRule[] => {
   return rules.filter((rule): rule is EnvelopeRule => rule.type === 'envelope');
 };
 
+/** A behavior history not written for this long expires; what a policy's envelope rules remember can outlast it. */
+const minHistoryRetentionSeconds = 2 * 86_400;
+/** And no longer than the audit's default retention: a pause longer than that starts afresh. */
+const maxHistoryRetentionSeconds = 400 * 86_400;
+
+/**
+ * How long a policy's behavior history must outlive its last write: at least 2 days, and as long as
+ * its envelope rules remember sharp rises (period × remember), so pausing a policy for a weekend
+ * does not forget the bursts it learned (capped at 400 days).
+ */
+export function historyRetentionSeconds(policy: Policy): number {
+  const remembered = envelopeRules(policy).flatMap((rule) => rule.bursts.map((b) => b.periodSeconds * b.remember));
+  return Math.min(maxHistoryRetentionSeconds, Math.max(minHistoryRetentionSeconds, ...remembered));
+}
+
+
 /** How far back a rule's values must reach (ms): its longest window, at least three intervals. */
 function keepMs(rule: EnvelopeRule, intervalMs: number): number {
   return Math.max(rule.meanSeconds, rule.deviationSeconds, rule.peakSeconds) * 1000 + 2 * intervalMs;

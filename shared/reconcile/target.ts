@@ -21,6 +21,7 @@ import { buildRecord } from '../audit/build.ts';
 import type { AuditRecord, Trigger } from '../audit/record.ts';
 import { arbitrate, type Verdict } from '../engine/arbitrate.ts';
 import { decide } from '../engine/decide.ts';
+import { historyRetentionSeconds } from '../engine/envelope.ts';
 import type { BehaviorHistory, Decision, MetricReading } from '../engine/types.ts';
 import { applyLabelOverrides } from '../policy/labels.ts';
 import type { Policy } from '../policy/schema.ts';
@@ -208,7 +209,7 @@ class TargetRun {
       const loadBalancer = await loadBalancerFor(prepared.policy, plugin, this.#deps.options, ctx);
       const result = await plugin.scale(requestFor(prepared.policy, loadBalancer), decision.desiredReplicas, ctx);
       outcome = { status: 'Successful', action: decision.action, details: { ...result.details, replicasAfter: result.replicas } };
-      await this.#saveHistory(prepared.policy.id, decision.history, actor.history.version);
+      await this.#saveHistory(prepared.policy, decision.history, actor.history.version);
     } catch (error) {
       // A plug-in that fails part-way says what it already did (e.g. clones created and removed again).
       outcome = { status: 'Failed', action: decision.action, error: message(error), ...(detailsOf(error) ? { details: detailsOf(error) } : {}) };
@@ -262,7 +263,7 @@ class TargetRun {
       } else {
         outcome = { status: 'NotScaled', action: 'none', ...(decision.notScaledReason ? { notScaledReason: decision.notScaledReason } : {}) };
       }
-      await this.#saveHistory(id, history, e.history.version);
+      await this.#saveHistory(e.prepared.policy, history, e.history.version);
       await this.#record(e, { ...outcome, details: { ...outcome.details, ...extra } });
     }
   }
@@ -365,9 +366,10 @@ class TargetRun {
   }
 
   /** Saves a history only if nobody wrote it since it was read (a concurrent actor's scale event is never lost). */
-  async #saveHistory(policyId: string, history: BehaviorHistory, expectedVersion: number): Promise<void> {
+  async #saveHistory(policy: Policy, history: BehaviorHistory, expectedVersion: number): Promise<void> {
+    const policyId = policy.id;
     try {
-      const saved = await this.#deps.state.saveHistory(policyId, history, this.#deps.now(), expectedVersion);
+      const saved = await this.#deps.state.saveHistory(policyId, history, this.#deps.now(), expectedVersion, historyRetentionSeconds(policy));
       if (!saved) this.#deps.log(`behavior history of ${policyId} changed meanwhile; this evaluation's recommendation is not kept`);
     } catch (error) {
       this.#deps.log(`saving behavior history of ${policyId} failed: ${message(error)}`);

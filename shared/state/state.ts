@@ -187,9 +187,10 @@ export class StateStore {
 
   /**
    * Saves the history. With `expectedVersion` the write only happens if nobody wrote since
-   * (returns false then); without it (the lease holder) it always does.
+   * (returns false then); without it (the lease holder) it always does. It expires (TTL)
+   * `retentionSeconds` after this write: 2 days, or longer for what a rule remembers longer.
    */
-  async saveHistory(policyId: string, history: BehaviorHistory, now: number, expectedVersion?: number): Promise<boolean> {
+  async saveHistory(policyId: string, history: BehaviorHistory, now: number, expectedVersion?: number, retentionSeconds = 2 * day): Promise<boolean> {
     try {
       await this.#doc.send(
         new UpdateCommand({
@@ -201,7 +202,7 @@ export class StateStore {
             : { ConditionExpression: expectedVersion === 0 ? 'attribute_not_exists(pk)' : 'version = :expected' }),
           ExpressionAttributeValues: {
             ':history': history,
-            ':expires': Math.ceil(now / 1000) + 2 * day,
+            ':expires': Math.ceil(now / 1000) + retentionSeconds,
             ':one': 1,
             ...(expectedVersion ? { ':expected': expectedVersion } : {}),
           },

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { noEndpoints } from '../../shared/config/endpoints.ts';
 import { evaluate } from '../../shared/evaluate/evaluate.ts';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { Policy } from '../../shared/policy/schema.ts';
 import { startTestStores, type TestStores } from '../state/setup.ts';
 import { MemoryMetrics, MemoryTarget, memoryRegistry, stepsPolicy } from './fakes.ts';
@@ -51,4 +52,26 @@ describe('evaluate: the envelope rule’s history (dynalite)', () => {
     // Still warming up (3 values): the recent peak 35 at 0.85 of 10 per replica decides.
     expect(target.replicas.get(`memory/${service}`)).toBe(Math.ceil(35 / (0.85 * 10)));
   });
+
+  it('a history with remembered bursts outlives a pause as long as the rule remembers them (TTL period × remember), a plain one 2 days', async () => {
+    // Prepare: one policy that remembers daily rises for 7 days, one without burst memory.
+    const target = new MemoryTarget();
+    const metrics = new MinuteMetrics();
+    const options = { registry: memoryRegistry(target, metrics), endpoints: noEndpoints, ceiling: 100, owner: 'test', log: () => {} };
+    const service = `retention-${crypto.randomUUID().slice(0, 8)}`;
+    const remembering = Policy.parse(stepsPolicy(`p-${service}-a`, `${service}-a`, { rule: { type: 'envelope', metric: 'jobs', perReplica: 10, bursts: [{ periodSeconds: 86_400, remember: 7 }] } }));
+    const plain = Policy.parse(stepsPolicy(`p-${service}-b`, `${service}-b`, { rule: { type: 'envelope', metric: 'jobs', perReplica: 10, bursts: [] } }));
+    for (const suffix of ['a', 'b']) metrics.values.set(`queue:${service}-${suffix}`, 20);
+    const now = Date.now();
+    // Act
+    await evaluate([{ policy: remembering, version: 1 }, { policy: plain, version: 1 }], { type: 'schedule', id: `${service}-tick` }, db.stores, { ...options, now: () => now });
+    // Assess: the items' TTL attribute (epoch seconds) as stored.
+    const expiresIn = async (policyId: string) => {
+      const { Item } = await db.doc.send(new GetCommand({ TableName: db.stores.state.tableName, Key: { pk: `history#${policyId}`, sk: 'behavior' } }));
+      return Number(Item?.expiresAt) - Math.ceil(now / 1000);
+    };
+    expect(await expiresIn(remembering.id)).toBe(7 * 86_400);
+    expect(await expiresIn(plain.id)).toBe(2 * 86_400);
+  });
 });
+
