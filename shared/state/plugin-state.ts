@@ -53,9 +53,13 @@ export class DynamoPluginStateStore implements PluginStateStore {
       },
       async set(key, value) {
         await doc.send(new PutCommand({ TableName: table, Item: { pk, sk: checkedKey(namespace, key), value: JSON.stringify(value) } }));
+        const legacy = legacySpecKey(namespace, key);
+        if (legacy) await doc.send(new DeleteCommand({ TableName: table, Key: legacy }));
       },
       async delete(key) {
         await doc.send(new DeleteCommand({ TableName: table, Key: { pk, sk: checkedKey(namespace, key) } }));
+        const legacy = legacySpecKey(namespace, key);
+        if (legacy) await doc.send(new DeleteCommand({ TableName: table, Key: legacy }));
       },
       async list(prefix) {
         const values = new Map<string, unknown>();
@@ -74,8 +78,41 @@ export class DynamoPluginStateStore implements PluginStateStore {
           for (const item of page.Items ?? []) values.set(String(item.sk), JSON.parse(String(item.value)) as unknown);
           startKey = page.LastEvaluatedKey;
         } while (startKey);
+        for (const [key, value] of await legacySpecs(doc, table, namespace, prefix)) if (!values.has(key)) values.set(key, value);
         return values;
       },
     };
   }
 }
+
+// Before plug-in state, the Docker target's recorded specs had their own items: pk
+// `specs#<target key>`, sk `container#<name>`, `recorded` the RecordedSpec as JSON, its environment
+// in plain text. They are listed with the `docker` namespace's specs (as `{ recorded }`, which the
+// Docker target seals and stores again at once), and an item is deleted when its spec is stored
+// under the new key, so no plain environment outlives the upgrade.
+const legacySpecPrefix = /^specs\/(.+)\/$/;
+
+function legacySpecKey(namespace: string, key: string): { pk: string; sk: string } | undefined {
+  if (namespace !== 'docker') return undefined;
+  const match = /^specs\/(.+)\/([^/]+)$/.exec(key);
+  return match ? { pk: `specs#${match[1]}`, sk: `container#${match[2]}` } : undefined;
+}
+
+async function legacySpecs(doc: DynamoDBDocumentClient, table: string, namespace: string, prefix: string): Promise<Map<string, unknown>> {
+  const found = new Map<string, unknown>();
+  const service = namespace === 'docker' ? legacySpecPrefix.exec(prefix)?.[1] : undefined;
+  if (service === undefined) return found;
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({ TableName: table, ConsistentRead: true, KeyConditionExpression: 'pk = :pk', ExpressionAttributeValues: { ':pk': `specs#${service}` }, ExclusiveStartKey: startKey }),
+    );
+    for (const item of page.Items ?? []) {
+      const recorded = JSON.parse(String(item.recorded)) as { spec?: { name?: unknown } };
+      if (typeof recorded.spec?.name === 'string') found.set(`${prefix}${recorded.spec.name}`, { recorded });
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return found;
+}
+

@@ -74,6 +74,24 @@ describe('recorded container environments sealed with the KMS key (aws-sdk-clien
     });
   });
 
+  it('a spec recorded by the previous release (its own item, environment in plain text) is read, stored again sealed, and its plain item deleted', async () => {
+    // Prepare: the item as the previous release wrote it (pk specs#<target>, sk container#<name>).
+    const service = 'docker/local/upgraded-web';
+    const recorded = recordedSpec('upgraded-1');
+    const legacyKey = { pk: `specs#${service}`, sk: 'container#upgraded-1' };
+    await db.doc.send(new PutCommand({ TableName: db.names.state, Item: { ...legacyKey, recorded: JSON.stringify(recorded) } }));
+    const store = specStore(new KmsDataKeys(keyArn, new KMSClient({ region: 'us-east-1' })));
+    // Act
+    const listed = await store.list(service);
+    // Assess: the same spec, environment included; the old item gone; the new one sealed.
+    expect(listed.get('upgraded-1')).toEqual(recorded);
+    expect((await db.doc.send(new GetCommand({ TableName: db.names.state, Key: legacyKey }))).Item).toBeUndefined();
+    const item = await rawItem(service, 'upgraded-1');
+    expect(JSON.stringify(item)).not.toContain(secretValue);
+    expect(sealedEnvOf(item)).toBeDefined();
+    expect((await store.list(service)).get('upgraded-1')).toEqual(recorded);
+  });
+
   it('defect 11: the environment never reaches the plain item; it reads back exactly, and KMS is asked only for data keys', async () => {
     // Prepare
     const service = 'docker/local/sealed-web';

@@ -40,7 +40,7 @@ const envContext = (serviceKey: string, name: string) => ({ purpose: 'autoscaler
 
 /** The recorded specs in one plug-in state namespace (the Docker target passes its own, `docker`). */
 export function stateSpecStore(state: PluginState): SpecStore {
-  return {
+  const store: SpecStore = {
     async list(serviceKey) {
       const prefix = prefixOf(serviceKey);
       const specs = new Map<string, RecordedSpec>();
@@ -48,6 +48,10 @@ export function stateSpecStore(state: PluginState): SpecStore {
         const { recorded, env } = value as StoredSpec;
         const name = recorded.spec.name;
         if (!env) {
+          // An environment in plain text comes from before sealing (a spec recorded by an older
+          // release): stored again at once, sealed, which also removes the old item. If sealing is
+          // not possible now, the spec is still used; the next recording says why it cannot be stored.
+          if (recorded.spec.body.Env && recorded.spec.body.Env.length > 0) await store.put(serviceKey, recorded).catch(() => undefined);
           specs.set(name, recorded);
           continue;
         }
@@ -83,4 +87,5 @@ export function stateSpecStore(state: PluginState): SpecStore {
       await state.delete(`${prefixOf(serviceKey)}${name}`);
     },
   };
+  return store;
 }
