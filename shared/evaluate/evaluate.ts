@@ -10,7 +10,7 @@ import { isBatchedSource } from '../plugins/catalog.ts';
 import { load } from '../plugins/registry.ts';
 import { targetKey } from '../policy/schema.ts';
 import { limitsFor } from '../reconcile/deadline.ts';
-import { MetricBatcher } from '../reconcile/metrics.ts';
+import { MetricBatcher, metricRequestsOf } from '../reconcile/metrics.ts';
 import { reconcileTarget, toAuditTrigger, type TargetJob } from '../reconcile/target.ts';
 import type { AuditStore } from '../state/audit.ts';
 import type { StateStore } from '../state/state.ts';
@@ -45,7 +45,7 @@ export async function evaluate(
     { fetchTimeoutMs: limitsFor([], { ...(options.readTimeoutMs !== undefined ? { readTimeoutMs: options.readTimeoutMs } : {}), ...(options.targetTimeoutMs !== undefined ? { targetTimeoutMs: options.targetTimeoutMs } : {}) }).readMs },
   );
   // Sources that answer many requests in one call regardless of the targets: asked for up front.
-  batcher.prefetch(jobs.flatMap((job) => job.policies.flatMap(({ policy }) => policy.metrics.filter((m) => isBatchedSource(m.source)).map((metric) => ({ key: `${policy.id}/${metric.id}`, metric })))));
+  batcher.prefetch(jobs.flatMap((job) => job.policies.flatMap(({ policy }) => metricRequestsOf(policy, (m) => isBatchedSource(m.source)))));
   const recordsByTarget = new Map<string, AuditRecord[]>();
   await runBounded(jobs, Math.max(1, options.parallelism ?? defaultParallelism), async (job) => {
     recordsByTarget.set(job.key, await reconcileTarget(job, { state: stores.state, audit: stores.audit, options, trigger, batcher, now, log }));

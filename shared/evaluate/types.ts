@@ -80,6 +80,10 @@ export function isInvalid(selected: SelectedPolicy): selected is InvalidStoredPo
   return 'problems' in selected;
 }
 
+export function selectedId(selected: SelectedPolicy): string {
+  return isInvalid(selected) ? selected.id : selected.policy.id;
+}
+
 /** What started an evaluation; an alarm trigger carries the alarm's threshold and value. */
 export interface EvaluationTrigger extends Trigger {
   readonly alarm?: AlarmContext;

@@ -9,7 +9,8 @@
  * target twice (a repeat that would act is audited NotScaled 'DuplicateTrigger').
  */
 import type { AuditRecord } from '../audit/record.ts';
-import { isInvalid, type EvaluationOptions, type EvaluationTrigger, type SelectedPolicy } from '../evaluate/types.ts';
+import { enabledSelections } from '../evaluate/policies.ts';
+import { selectedId, type EvaluationOptions, type EvaluationTrigger, type SelectedPolicy } from '../evaluate/types.ts';
 import { evaluateShardPolicies, type EvaluationStores } from './evaluation.ts';
 import type { ShardMessage } from './message.ts';
 
@@ -48,7 +49,7 @@ export async function runShard(message: ShardMessage, deps: ShardDependencies): 
 
   const loaded = await deps.policies.getMany(message.policies.map((p) => p.id));
   // The index may lag a write by a moment: the stored policy has the last word (disabled ones are skipped by the engine).
-  const policies = loaded.filter((p) => (isInvalid(p) ? p.enabled : p.policy.enabled)).map((p): SelectedPolicy => (isInvalid(p) ? p : { policy: p.policy, version: p.version }));
+  const policies = enabledSelections(loaded);
   const trigger: EvaluationTrigger = { type: message.trigger ?? 'schedule', id: message.tickId };
   const { records } = await evaluateShardPolicies(policies, trigger, deps.stores, deps.options);
   const audited = new Set(records.map((r) => r.policyId));
@@ -66,8 +67,4 @@ export async function runShard(message: ShardMessage, deps: ShardDependencies): 
     written: records,
     sinceTickMs: deps.now() - message.tickAt,
   };
-}
-
-function selectedId(selected: SelectedPolicy): string {
-  return isInvalid(selected) ? selected.id : selected.policy.id;
 }

@@ -13,9 +13,18 @@
  * different speeds, so waiting for them would cut the calls short (or hold the fast ones).
  */
 import type { MetricRequest, MetricResult } from '../plugins/types.ts';
+import type { Metric, Policy } from '../policy/schema.ts';
 import { TimeoutError, within } from './deadline.ts';
 
 export const maxRequestsPerCall = 500;
+
+/** The key a policy's metric is asked for and answered under (policies on one target share a batch). */
+export const requestKey = (policy: Policy, metric: Metric): string => `${policy.id}/${metric.id}`;
+
+/** A policy's metric requests (those `which` selects). */
+export function metricRequestsOf(policy: Policy, which: (metric: Metric) => boolean = () => true): MetricRequest[] {
+  return policy.metrics.filter(which).map((metric) => ({ key: requestKey(policy, metric), metric }));
+}
 
 export type FetchSource = (source: string, requests: readonly MetricRequest[], signal: AbortSignal) => Promise<Map<string, MetricResult>>;
 

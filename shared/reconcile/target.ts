@@ -33,7 +33,7 @@ import { TargetLease } from '../state/lease.ts';
 import type { StateStore, StoredHistory } from '../state/state.ts';
 import type { EvaluationOptions, EvaluationTrigger, StoredPolicy } from '../evaluate/types.ts';
 import { limitsFor, TimeoutError, within, type TargetLimits } from './deadline.ts';
-import type { MetricBatcher } from './metrics.ts';
+import { metricRequestsOf, requestKey, type MetricBatcher } from './metrics.ts';
 
 const defaultAlarmLeaseWaitMs = 20_000;
 
@@ -130,7 +130,7 @@ class TargetRun {
 
     // 2. Labels, then this target's metrics.
     const prepared = this.#job.policies.map((stored) => prepare(stored, state, options.ceiling));
-    const requests: MetricRequest[] = prepared.flatMap((p) => p.policy.metrics.map((metric) => ({ key: `${p.policy.id}/${metric.id}`, metric })));
+    const requests: MetricRequest[] = prepared.flatMap((p) => metricRequestsOf(p.policy));
     askedForMetrics();
     const results = await batcher.fetch(requests, signal);
 
@@ -415,7 +415,7 @@ function readingsFor(policy: Policy, results: Map<string, MetricResult>) {
   const inputs: Array<AuditRecord['inputs'][number]> = [];
   const errors: Record<string, string> = {};
   for (const metric of policy.metrics) {
-    const result = results.get(`${policy.id}/${metric.id}`);
+    const result = results.get(requestKey(policy, metric));
     if (result && 'error' in result) {
       errors[metric.id] = result.error;
       metrics[metric.id] = undefined;

@@ -8,7 +8,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { Policy, Target, targetKey } from '../policy/schema.ts';
-import type { InvalidStoredPolicy, StoredPolicy } from '../evaluate/types.ts';
+import { selectedId, type InvalidStoredPolicy, type StoredPolicy } from '../evaluate/types.ts';
 
 const listPartition = 'policies';
 const policySortKey = (id: string) => `policy#${id}`;
@@ -331,7 +331,7 @@ export class PolicyStore {
         }
       }
     }
-    return records.sort((a, b) => entryId(a).localeCompare(entryId(b)));
+    return records.sort((a, b) => selectedId(a).localeCompare(selectedId(b)));
   }
 }
 
@@ -343,9 +343,6 @@ function enabledIndexEntries(entries: readonly PolicyEntry[]): IndexEntry[] {
   });
 }
 
-export function entryId(entry: PolicyEntry): string {
-  return isInvalidEntry(entry) ? entry.id : entry.policy.id;
-}
 
 function isConditionFailure(error: unknown): boolean {
   return error instanceof ConditionalCheckFailedException || (error as { name?: string })?.name === 'ConditionalCheckFailedException';
